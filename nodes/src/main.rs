@@ -1,0 +1,3 @@
+//! The `codebegen` binary.
+
+fn main() {}

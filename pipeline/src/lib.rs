@@ -1,0 +1,2 @@
+//! Prompt → spec → files: rule-based extraction, template rendering, review, fixes and diff.
+//! Everything here is a pure function over values: no IO, no clock, no randomness.
