@@ -1,2 +1,8 @@
 //! Prompt → spec → files: rule-based extraction, template rendering, review, fixes and diff.
 //! Everything here is a pure function over values: no IO, no clock, no randomness.
+
+pub mod extract;
+pub mod render;
+pub mod tree;
+
+pub use tree::{FileEntry, FileTree};
