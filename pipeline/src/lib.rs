@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod render;
+pub mod review;
 pub mod tree;
 
 pub use tree::{FileEntry, FileTree};
