@@ -2,8 +2,10 @@
 //! Everything here is a pure function over values: no IO, no clock, no randomness.
 
 pub mod extract;
+pub mod generate;
 pub mod render;
 pub mod review;
 pub mod tree;
 
+pub use generate::{generate, GenerateError, GenerateOptions, Generated, Input};
 pub use tree::{FileEntry, FileTree};

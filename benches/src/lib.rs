@@ -1,0 +1,6 @@
+//! The benchmark harness. Every benchmark measures a fixed CPU baseline in the same run and
+//! reports its results both in absolute time and as a ratio to that baseline, because the
+//! machines are shared and noisy.
+
+pub mod generate;
+pub mod stats;

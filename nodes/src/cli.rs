@@ -1,0 +1,123 @@
+//! Command-line definitions (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// codebegen turns a plain-English backend description into a FastAPI project that runs and
+/// passes its own tests.
+#[derive(Debug, Parser)]
+#[command(name = "codebegen", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the spec read from a prompt (JSON on stdout, diagnostics on stderr).
+    Spec(SpecArgs),
+    /// Generate a project into a directory.
+    Generate(GenerateArgs),
+    /// Run the review and the gates on an existing project directory.
+    Check(CheckArgs),
+    /// Run a benchmark and report times against a baseline measured in the same run.
+    Bench(BenchArgs),
+}
+
+/// Target database names on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DbArg {
+    /// SQLite (default).
+    Sqlite,
+    /// PostgreSQL.
+    Postgresql,
+    /// MySQL.
+    Mysql,
+}
+
+/// `codebegen spec`.
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// The description of the backend.
+    pub prompt: String,
+    /// Target database.
+    #[arg(long, value_enum)]
+    pub db: Option<DbArg>,
+}
+
+/// Options shared by the commands that run gates.
+#[derive(Debug, Args, Clone)]
+pub struct GateArgs {
+    /// Data directory (venv cache); default `$CODEBEGEN_DATA_DIR` or `~/.local/share/codebegen`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Python interpreter used to build the gate venvs.
+    #[arg(long, default_value = "python3")]
+    pub python: PathBuf,
+    /// Time limit per gate, in seconds (install gets three times as long).
+    #[arg(long, default_value_t = 300)]
+    pub gate_timeout: u64,
+}
+
+/// `codebegen generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The description of the backend (not needed with --spec).
+    pub prompt: Option<String>,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Target database.
+    #[arg(long, value_enum)]
+    pub db: Option<DbArg>,
+    /// Run the gates (compileall, install, ruff, pytest, serve, security) on the result.
+    #[arg(long)]
+    pub validate: bool,
+    /// Use this spec JSON file instead of a prompt.
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Write into a non-empty directory (files of an earlier generation there are replaced).
+    #[arg(long)]
+    pub force: bool,
+    /// Gate options.
+    #[command(flatten)]
+    pub gates: GateArgs,
+}
+
+/// `codebegen check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The project directory.
+    pub dir: PathBuf,
+    /// Print the full report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Gate options.
+    #[command(flatten)]
+    pub gates: GateArgs,
+}
+
+/// `codebegen bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which benchmark.
+    #[command(subcommand)]
+    pub which: BenchCommand,
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Spec extraction plus rendering (gates off).
+    Generate {
+        /// Iterations per prompt.
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+        /// Also write the results as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
