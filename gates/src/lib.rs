@@ -141,6 +141,9 @@ pub struct GateReport {
     pub passed: bool,
     /// What the sandbox enforced.
     pub sandbox: SandboxReport,
+    /// The interpreter of the cached venv the project was installed into, if the install passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venv_python: Option<PathBuf>,
 }
 
 /// A gate run could not even start.
@@ -238,6 +241,7 @@ pub fn run_gates(project: &Path, config: &GateConfig, on_event: &mut dyn FnMut(G
             output_limit_bytes: config.output_limit,
             time_limit_s: config.gate_timeout.as_secs(),
         },
+        venv_python,
     })
 }
 
