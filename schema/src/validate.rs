@@ -259,15 +259,6 @@ impl Checker {
         } else {
             snake_case(raw_table)
         };
-        if !raw_table.is_empty() && singularize(&table) == table && pluralize(&table) != table {
-            let plural = pluralize(&table);
-            self.info(
-                "renamed",
-                join(path, "table"),
-                format!("table `{table}` is singular; using `{plural}`"),
-            );
-            table = plural;
-        }
         if is_reserved(&table) {
             let renamed = if is_reserved(&pluralize(&table)) || pluralize(&table) == table {
                 format!("app_{table}")
@@ -280,6 +271,15 @@ impl Checker {
                 format!("table name `{table}` is reserved in SQL; renamed to `{renamed}`"),
             );
             table = renamed;
+        }
+        if !raw_table.is_empty() && singularize(&table) == table && pluralize(&table) != table {
+            let plural = pluralize(&table);
+            self.info(
+                "renamed",
+                join(path, "table"),
+                format!("table `{table}` is singular; using `{plural}`"),
+            );
+            table = plural;
         }
         let mut fields = Vec::new();
         match obj.get("fields") {
