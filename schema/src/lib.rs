@@ -1,8 +1,9 @@
 //! The vocabulary of codebegen: the versioned app spec, its validation with diagnostics, naming
-//! rules and the names derived from a spec. No IO.
+//! rules, the names derived from a spec, and generation records, stages and events. No IO.
 
 pub mod derived;
 pub mod diagnostics;
+pub mod generation;
 pub mod names;
 pub mod spec;
 pub mod validate;
