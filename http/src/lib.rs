@@ -1,0 +1,1 @@
+//! warp filters for the codebegen API (being written).
