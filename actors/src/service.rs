@@ -3,12 +3,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::AtomicUsize;
+
 use codebegen_schema::generation::{
-    ErrorCode, GenerationEvent, GenerationId, GenerationOptions, GenerationRecord, ProjectId,
-    UserId, UserRecord,
+    ErrorCode, EventKind, GenerationEvent, GenerationId, GenerationOptions, GenerationRecord,
+    GenerationStatus, ProjectId, UserId, UserRecord,
 };
 use codebegen_store::{ArtifactStore, GenerationStore, ProjectStore, UserStore};
+use ractor::{Actor, ActorRef};
 use tokio::sync::broadcast;
+
+use crate::counters::Counters;
+use crate::env::{now_millis, Env};
+use crate::gen_supervisor::{generation_ref, GenSupervisor, GenSupervisorMsg};
+use crate::generation::GenerationMsg;
+use crate::hub::EventHub;
+use crate::model::{ModelOutput, ModelTask};
+use crate::scheduler::{SchedulerActor, SchedulerArgs};
+use crate::user::{actor_name as user_actor_name, UserActor, UserArgs, UserMsg};
 
 /// The stores the service runs on.
 #[derive(Clone)]
@@ -127,45 +139,198 @@ pub struct Service {
 }
 
 struct Inner {
-    stores: Stores,
+    env: Arc<Env>,
+    supervisor: ActorRef<GenSupervisorMsg>,
+    faults: Arc<AtomicUsize>,
 }
+
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Service {
     /// Starts the actor system and resumes unfinished generations.
-    pub async fn start(stores: Stores, _config: ServiceConfig) -> Result<Service, ServiceError> {
-        Ok(Service { inner: Arc::new(Inner { stores }) })
+    pub async fn start(stores: Stores, config: ServiceConfig) -> Result<Service, ServiceError> {
+        let counters = Arc::new(Counters::default());
+        let faults = Arc::new(AtomicUsize::new(0));
+        let scheduler_args = SchedulerArgs { workers: config.workers, counters: Arc::clone(&counters), faults: Arc::clone(&faults) };
+        let (scheduler, _) = Actor::spawn(None, SchedulerActor, scheduler_args).await.map_err(|e| ServiceError::Internal(format!("scheduler: {e}")))?;
+        let env = Arc::new(Env { stores, hub: Arc::new(EventHub::default()), scheduler, config, counters });
+        let (supervisor, _) = Actor::spawn(None, GenSupervisor, Arc::clone(&env)).await.map_err(|e| ServiceError::Internal(format!("supervisor: {e}")))?;
+        let unfinished = env.stores.generations.list_unfinished().await?;
+        if !unfinished.is_empty() {
+            tracing::info!(count = unfinished.len(), "resuming unfinished generations");
+        }
+        for record in unfinished {
+            supervisor.cast(GenSupervisorMsg::Start(record.id)).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        }
+        Ok(Service { inner: Arc::new(Inner { env, supervisor, faults }) })
     }
 
     /// The stores (for reads that need no actor).
     pub fn stores(&self) -> &Stores {
-        &self.inner.stores
+        &self.inner.env.stores
+    }
+
+    async fn user_actor(&self, user: UserId) -> Result<ActorRef<UserMsg>, ServiceError> {
+        for _ in 0..3 {
+            if let Some(cell) = ractor::registry::where_is(user_actor_name(user)) {
+                return Ok(ActorRef::from(cell));
+            }
+            let args = UserArgs { user, env: Arc::clone(&self.inner.env) };
+            match Actor::spawn(Some(user_actor_name(user)), UserActor, args).await {
+                Ok((actor, _)) => return Ok(actor),
+                Err(ractor::SpawnErr::ActorAlreadyRegistered(_)) => continue,
+                Err(e) => return Err(ServiceError::Unavailable(format!("user actor: {e}"))),
+            }
+        }
+        Err(ServiceError::Unavailable("user actor kept restarting".into()))
+    }
+
+    async fn admit(&self, user: &UserRecord, id: GenerationId) -> Result<(), ServiceError> {
+        for _ in 0..3 {
+            let actor = self.user_actor(user.id).await?;
+            match actor.call(|reply| UserMsg::Admit { id, tier: user.tier, reply }, Some(CALL_TIMEOUT)).await {
+                Ok(ractor::rpc::CallResult::Success(Ok(()))) => return Ok(()),
+                Ok(ractor::rpc::CallResult::Success(Err(refusal))) => {
+                    return Err(ServiceError::RateLimited { retry_after_s: refusal.retry_after_s, message: refusal.message });
+                }
+                Ok(ractor::rpc::CallResult::Timeout) => return Err(ServiceError::Unavailable("the user actor did not answer".into())),
+                // The actor stopped (idle) between lookup and call: spawn a fresh one.
+                Ok(ractor::rpc::CallResult::SenderError) | Err(_) => continue,
+            }
+        }
+        Err(ServiceError::Unavailable("the user actor is unavailable".into()))
     }
 
     /// Admits and starts a generation for `user`; returns the queued record (HTTP 202).
-    pub async fn create_generation(&self, _user: &UserRecord, _request: NewGeneration) -> Result<GenerationRecord, ServiceError> {
-        Err(ServiceError::Unavailable("generation actors are being written".into()))
+    pub async fn create_generation(&self, user: &UserRecord, request: NewGeneration) -> Result<GenerationRecord, ServiceError> {
+        let stores = self.stores();
+        if let Some(project) = request.project_id {
+            match stores.projects.get_project(project).await? {
+                Some(p) if p.user_id == user.id => {}
+                _ => return Err(ServiceError::NotFound),
+            }
+        }
+        if let Some(parent) = request.parent_id {
+            match stores.generations.get_generation(parent).await? {
+                Some(p) if p.user_id == user.id => {
+                    if p.spec.is_none() {
+                        return Err(ServiceError::Conflict("the parent generation has no spec yet; wait until it completes".into()));
+                    }
+                }
+                _ => return Err(ServiceError::NotFound),
+            }
+            if request.prompt.is_none() && request.spec.is_none() {
+                return Err(ServiceError::InvalidInput("a refinement needs a follow-up prompt or a spec".into()));
+            }
+        } else if request.prompt.is_none() == request.spec.is_none() {
+            return Err(ServiceError::InvalidInput("give exactly one of `prompt` and `spec`".into()));
+        }
+        let id = GenerationId(uuid::Uuid::now_v7());
+        self.admit(user, id).await?;
+        let now = now_millis();
+        let record = GenerationRecord {
+            id,
+            user_id: user.id,
+            project_id: request.project_id,
+            parent_id: request.parent_id,
+            prompt: request.prompt,
+            input_spec: request.spec,
+            options: request.options,
+            status: GenerationStatus::Queued,
+            stage: None,
+            progress: 0,
+            spec: None,
+            review: None,
+            gates: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+        };
+        if let Err(err) = stores.generations.put_generation(&record).await {
+            if let Some(cell) = ractor::registry::where_is(user_actor_name(user.id)) {
+                let _ = ActorRef::<UserMsg>::from(cell).cast(UserMsg::Finished(id));
+            }
+            return Err(err.into());
+        }
+        self.inner.supervisor.cast(GenSupervisorMsg::Start(id)).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        tracing::info!(generation_id = %id, user_id = %user.id, "generation queued");
+        Ok(record)
     }
 
     /// Cancels a running generation of `user`; returns the record as it ends.
-    pub async fn cancel_generation(&self, _user: UserId, _id: GenerationId) -> Result<GenerationRecord, ServiceError> {
-        Err(ServiceError::Unavailable("generation actors are being written".into()))
+    pub async fn cancel_generation(&self, user: UserId, id: GenerationId) -> Result<GenerationRecord, ServiceError> {
+        let record = self.stores().generations.get_generation(id).await?.filter(|r| r.user_id == user).ok_or(ServiceError::NotFound)?;
+        if record.status.is_final() {
+            return Err(ServiceError::Conflict(format!("the generation is already {}", record.status.as_str())));
+        }
+        match generation_ref(id) {
+            Some(actor) => match actor.call(GenerationMsg::Cancel, Some(CALL_TIMEOUT)).await {
+                Ok(ractor::rpc::CallResult::Success(result)) => result,
+                _ => self.cancel_stored(record).await,
+            },
+            None => self.cancel_stored(record).await,
+        }
+    }
+
+    /// Cancels a generation whose actor is not running (between restarts).
+    async fn cancel_stored(&self, mut record: GenerationRecord) -> Result<GenerationRecord, ServiceError> {
+        let store = &self.stores().generations;
+        let now = now_millis();
+        record.status = GenerationStatus::Cancelled;
+        record.completed_at = Some(now);
+        record.updated_at = now;
+        store.put_generation(&record).await?;
+        let seq = store.last_event_seq(record.id).await? + 1;
+        let event = GenerationEvent { generation_id: record.id, seq, kind: EventKind::Cancelled, data: serde_json::json!({ "status": "cancelled" }), at: now };
+        store.append_event(&event).await?;
+        self.inner.env.hub.publish(&event);
+        if let Some(cell) = ractor::registry::where_is(user_actor_name(record.user_id)) {
+            let _ = ActorRef::<UserMsg>::from(cell).cast(UserMsg::Finished(record.id));
+        }
+        Ok(record)
     }
 
     /// Live events of a generation (subscribe before reading the stored log, then dedupe by seq).
-    pub fn subscribe(&self, _id: GenerationId) -> broadcast::Receiver<GenerationEvent> {
-        broadcast::channel(1).1
+    pub fn subscribe(&self, id: GenerationId) -> broadcast::Receiver<GenerationEvent> {
+        self.inner.env.hub.subscribe(id)
     }
 
     /// Live numbers for `/metrics`.
     pub fn metrics(&self) -> ServiceMetrics {
-        ServiceMetrics::default()
+        self.inner.env.counters.snapshot()
     }
 
-    /// Whether the service can take work (for `/readyz`).
+    /// Stage durations finished since the last call: (stage, seconds).
+    pub fn drain_stage_durations(&self) -> Vec<(&'static str, f64)> {
+        self.inner.env.counters.drain_stage_durations()
+    }
+
+    /// Whether the service can take work (for `/readyz`): the store answers.
     pub async fn ready(&self) -> bool {
-        true
+        tokio::time::timeout(Duration::from_secs(2), self.stores().generations.last_event_seq(GenerationId(uuid::Uuid::nil()))).await.is_ok_and(|r| r.is_ok())
     }
 
-    /// Stops all actors, letting running stages checkpoint or be resumed later.
-    pub async fn shutdown(&self) {}
+    /// Asks the model workers directly (used by tests and benchmarks).
+    pub async fn ask_model(&self, task: ModelTask) -> Result<ModelOutput, ServiceError> {
+        crate::scheduler::ask(&self.inner.env.scheduler, task, 0, Duration::from_secs(60)).await
+    }
+
+    /// Fault injection for supervision tests: the next `n` model tasks crash their worker.
+    #[doc(hidden)]
+    pub fn inject_worker_faults(&self, n: usize) {
+        self.inner.faults.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Fault injection for supervision tests: the generation's actor fails as if it panicked.
+    #[doc(hidden)]
+    pub fn inject_generation_fault(&self, id: GenerationId) -> bool {
+        generation_ref(id).is_some_and(|a| a.cast(GenerationMsg::InjectFault).is_ok())
+    }
+
+    /// Stops all actors; unfinished generations resume at the next start.
+    pub async fn shutdown(&self) {
+        self.inner.supervisor.stop(Some("shutdown".into()));
+        self.inner.env.scheduler.stop(Some("shutdown".into()));
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod generate;
+pub mod refine;
 pub mod render;
 pub mod review;
 pub mod tree;

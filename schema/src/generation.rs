@@ -275,6 +275,8 @@ pub enum ErrorCode {
     Unavailable,
     /// 504: a stage ran past its time limit.
     Timeout,
+    /// 422: the generated project failed a gate (its files are kept for inspection).
+    GateFailed,
     /// 500: a bug; details are only in the logs.
     Internal,
 }

@@ -1,0 +1,115 @@
+//! Generation supervisor. Invariant: every unfinished generation it was given has a live actor,
+//! or a restart pending; a crashed generation actor is restarted (with back-off) and resumes from
+//! its checkpoint; after too many crashes the generation is marked failed. Restarts are logged
+//! and counted.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use codebegen_schema::generation::{ErrorBody, ErrorCode, GenerationId, GenerationStatus};
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+
+use crate::counters::Counters;
+use crate::env::{now_millis, Env};
+use crate::generation::{actor_name, GenerationActor, GenerationArgs, GenerationMsg};
+
+/// Crashes tolerated per generation before it is failed.
+const MAX_RESTARTS: u32 = 5;
+
+/// Messages.
+pub enum GenSupervisorMsg {
+    /// Run (or resume) a stored generation.
+    Start(GenerationId),
+}
+
+/// State.
+pub struct GenSupervisorState {
+    env: Arc<Env>,
+    running: HashMap<ractor::ActorId, GenerationId>,
+    restarts: HashMap<GenerationId, u32>,
+}
+
+/// The actor.
+pub struct GenSupervisor;
+
+impl GenSupervisor {
+    async fn start(myself: &ActorRef<GenSupervisorMsg>, state: &mut GenSupervisorState, id: GenerationId) {
+        if ractor::registry::where_is(actor_name(id)).is_some() {
+            return;
+        }
+        let args = GenerationArgs { id, env: Arc::clone(&state.env) };
+        match Actor::spawn_linked(Some(actor_name(id)), GenerationActor, args, myself.get_cell()).await {
+            Ok((actor, _)) => {
+                state.running.insert(actor.get_id(), id);
+            }
+            Err(err) => {
+                tracing::error!(generation_id = %id, error = %err, "generation actor failed to start");
+                GenSupervisor::crashed(myself, state, id).await;
+            }
+        }
+    }
+
+    async fn crashed(myself: &ActorRef<GenSupervisorMsg>, state: &mut GenSupervisorState, id: GenerationId) {
+        Counters::up(&state.env.counters.restarts);
+        let count = state.restarts.entry(id).or_insert(0);
+        *count += 1;
+        if *count > MAX_RESTARTS {
+            tracing::error!(generation_id = %id, restarts = *count - 1, "generation keeps crashing; marking it failed");
+            if let Ok(Some(mut record)) = state.env.stores.generations.get_generation(id).await {
+                if !record.status.is_final() {
+                    record.status = GenerationStatus::Failed;
+                    record.error = Some(ErrorBody { code: ErrorCode::Internal, message: "the generation failed repeatedly; see the server logs".into() });
+                    record.completed_at = Some(now_millis());
+                    record.updated_at = now_millis();
+                    let _ = state.env.stores.generations.put_generation(&record).await;
+                }
+            }
+            return;
+        }
+        let delay = Duration::from_millis(200 * 2u64.pow(*count - 1)).min(Duration::from_secs(10));
+        tracing::warn!(generation_id = %id, restart = *count, delay_ms = delay.as_millis() as u64, "restarting generation actor from its checkpoint");
+        myself.send_after(delay, move || GenSupervisorMsg::Start(id));
+    }
+}
+
+impl Actor for GenSupervisor {
+    type Msg = GenSupervisorMsg;
+    type State = GenSupervisorState;
+    type Arguments = Arc<Env>;
+
+    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, env: Arc<Env>) -> Result<Self::State, ActorProcessingErr> {
+        Ok(GenSupervisorState { env, running: HashMap::new(), restarts: HashMap::new() })
+    }
+
+    async fn handle(&self, myself: ActorRef<Self::Msg>, message: GenSupervisorMsg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        match message {
+            GenSupervisorMsg::Start(id) => GenSupervisor::start(&myself, state, id).await,
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(&self, myself: ActorRef<Self::Msg>, event: SupervisionEvent, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorFailed(cell, err) => {
+                if let Some(id) = state.running.remove(&cell.get_id()) {
+                    Counters::down(&state.env.counters.generations);
+                    tracing::warn!(generation_id = %id, error = %err, "generation actor crashed");
+                    GenSupervisor::crashed(&myself, state, id).await;
+                }
+            }
+            SupervisionEvent::ActorTerminated(cell, _, _) => {
+                if let Some(id) = state.running.remove(&cell.get_id()) {
+                    state.restarts.remove(&id);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Sends a message to a running generation's actor, if there is one.
+pub fn generation_ref(id: GenerationId) -> Option<ActorRef<GenerationMsg>> {
+    ractor::registry::where_is(actor_name(id)).map(ActorRef::from)
+}

@@ -1,0 +1,240 @@
+//! The scheduler's pure state: a queue first-in-first-out within a priority, workers with a
+//! capacity, in-flight requests, and the retry-once rule when a worker dies.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// A request id, unique per scheduler.
+pub type RequestId = u64;
+/// A worker slot id.
+pub type WorkerId = u32;
+
+/// Where a request stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct InFlight {
+    worker: WorkerId,
+    priority: u8,
+    attempts: u32,
+}
+
+/// What the actor must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Send request to worker.
+    Dispatch(RequestId, WorkerId),
+    /// Reply to the caller that the request failed for good (its worker died twice).
+    Fail(RequestId),
+}
+
+/// The state.
+#[derive(Debug, Default)]
+pub struct SchedulerState {
+    /// (255 - priority, arrival) → (request, attempts so far).
+    queue: BTreeMap<(u8, u64), (RequestId, u32)>,
+    arrivals: u64,
+    in_flight: HashMap<RequestId, InFlight>,
+    workers: BTreeMap<WorkerId, (usize, usize)>,
+}
+
+impl SchedulerState {
+    /// A worker joined with room for `capacity` concurrent requests.
+    pub fn add_worker(&mut self, worker: WorkerId, capacity: usize) -> Vec<Command> {
+        self.workers.insert(worker, (0, capacity.max(1)));
+        self.dispatch()
+    }
+
+    /// Queues a request. Higher priority goes first; FIFO within a priority.
+    pub fn submit(&mut self, request: RequestId, priority: u8) -> Vec<Command> {
+        self.enqueue(request, priority, 0);
+        self.dispatch()
+    }
+
+    fn enqueue(&mut self, request: RequestId, priority: u8, attempts: u32) {
+        self.arrivals += 1;
+        self.queue.insert((255 - priority, self.arrivals), (request, attempts));
+    }
+
+    /// A request finished on its worker; false if it was unknown (a duplicate completion).
+    pub fn done(&mut self, request: RequestId) -> (bool, Vec<Command>) {
+        let Some(flight) = self.in_flight.remove(&request) else {
+            return (false, Vec::new());
+        };
+        if let Some(slot) = self.workers.get_mut(&flight.worker) {
+            slot.0 = slot.0.saturating_sub(1);
+        }
+        (true, self.dispatch())
+    }
+
+    /// The caller gave up on a request (cancelled or timed out).
+    pub fn cancel(&mut self, request: RequestId) -> Vec<Command> {
+        self.queue.retain(|_, (r, _)| *r != request);
+        self.done(request).1
+    }
+
+    /// A worker died: its requests are requeued once, or failed if they already were.
+    pub fn worker_failed(&mut self, worker: WorkerId) -> Vec<Command> {
+        self.workers.remove(&worker);
+        let lost: Vec<(RequestId, InFlight)> = self.in_flight.iter().filter(|(_, f)| f.worker == worker).map(|(r, f)| (*r, f.clone())).collect();
+        let mut commands = Vec::new();
+        for (request, flight) in lost {
+            self.in_flight.remove(&request);
+            if flight.attempts >= 1 {
+                commands.push(Command::Fail(request));
+            } else {
+                self.enqueue(request, flight.priority, flight.attempts + 1);
+            }
+        }
+        commands.extend(self.dispatch());
+        commands
+    }
+
+    /// Requests waiting for a worker.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Requests running on workers.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    fn dispatch(&mut self) -> Vec<Command> {
+        let mut commands = Vec::new();
+        while let Some((&key, _)) = self.queue.first_key_value() {
+            let Some((&worker, _)) = self.workers.iter().filter(|(_, (busy, cap))| busy < cap).min_by_key(|(_, (busy, _))| *busy) else {
+                break;
+            };
+            let Some((request, attempts)) = self.queue.remove(&key) else { break };
+            if let Some(slot) = self.workers.get_mut(&worker) {
+                slot.0 += 1;
+            }
+            self.in_flight.insert(request, InFlight { worker, priority: 255 - key.0, attempts });
+            commands.push(Command::Dispatch(request, worker));
+        }
+        commands
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn fifo_within_priority_and_priority_first() {
+        let mut s = SchedulerState::default();
+        s.submit(1, 0);
+        s.submit(2, 0);
+        s.submit(3, 9);
+        let cmds = s.add_worker(7, 2);
+        assert_eq!(cmds, [Command::Dispatch(3, 7), Command::Dispatch(1, 7)]);
+        let (known, cmds) = s.done(3);
+        assert!(known);
+        assert_eq!(cmds, [Command::Dispatch(2, 7)]);
+        assert!(!s.done(3).0, "a duplicate completion is ignored");
+    }
+
+    #[test]
+    fn a_dead_worker_requeues_once_then_fails() {
+        let mut s = SchedulerState::default();
+        s.add_worker(1, 1);
+        assert_eq!(s.submit(10, 0), [Command::Dispatch(10, 1)]);
+        assert!(s.worker_failed(1).is_empty(), "requeued, no worker left");
+        assert_eq!(s.add_worker(2, 1), [Command::Dispatch(10, 2)]);
+        assert_eq!(s.worker_failed(2), [Command::Fail(10)]);
+        assert_eq!(s.in_flight() + s.queue_depth(), 0);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Submit(u8),
+        Done(usize),
+        AddWorker(usize),
+        KillWorker(usize),
+        Cancel(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..3).prop_map(Op::Submit),
+            (0usize..50).prop_map(Op::Done),
+            (1usize..4).prop_map(Op::AddWorker),
+            (0usize..8).prop_map(Op::KillWorker),
+            (0usize..50).prop_map(Op::Cancel),
+        ]
+    }
+
+    proptest! {
+        /// No request is lost or duplicated, and no worker goes over its capacity.
+        #[test]
+        fn no_loss_no_duplicates_capacity_holds(ops in proptest::collection::vec(op(), 1..200)) {
+            let mut s = SchedulerState::default();
+            let mut next_request = 0u64;
+            let mut next_worker = 0u32;
+            let mut running: HashMap<RequestId, WorkerId> = HashMap::new();
+            let mut capacity: HashMap<WorkerId, usize> = HashMap::new();
+            let mut finished: HashMap<RequestId, &str> = HashMap::new();
+            let mut submitted = 0u64;
+            let mut apply = |cmds: Vec<Command>, running: &mut HashMap<RequestId, WorkerId>, finished: &mut HashMap<RequestId, &str>| {
+                for c in cmds {
+                    match c {
+                        Command::Dispatch(r, w) => {
+                            assert!(running.insert(r, w).is_none(), "request {r} dispatched twice");
+                        }
+                        Command::Fail(r) => {
+                            assert!(finished.insert(r, "failed").is_none());
+                        }
+                    }
+                }
+            };
+            for o in ops {
+                match o {
+                    Op::Submit(p) => {
+                        next_request += 1;
+                        submitted += 1;
+                        let c = s.submit(next_request, p);
+                        apply(c, &mut running, &mut finished);
+                    }
+                    Op::Done(i) => {
+                        if let Some(&r) = running.keys().nth(i % running.len().max(1)) {
+                            running.remove(&r);
+                            let (known, c) = s.done(r);
+                            prop_assert!(known);
+                            finished.insert(r, "done");
+                            apply(c, &mut running, &mut finished);
+                        }
+                    }
+                    Op::AddWorker(cap) => {
+                        next_worker += 1;
+                        capacity.insert(next_worker, cap);
+                        let c = s.add_worker(next_worker, cap);
+                        apply(c, &mut running, &mut finished);
+                    }
+                    Op::KillWorker(i) => {
+                        if let Some(&w) = capacity.keys().nth(i % capacity.len().max(1)) {
+                            capacity.remove(&w);
+                            running.retain(|_, rw| *rw != w);
+                            let c = s.worker_failed(w);
+                            apply(c, &mut running, &mut finished);
+                        }
+                    }
+                    Op::Cancel(i) => {
+                        let r = (i as u64 % next_request.max(1)) + 1;
+                        if r <= next_request && !finished.contains_key(&r) {
+                            running.remove(&r);
+                            finished.insert(r, "cancelled");
+                            let c = s.cancel(r);
+                            apply(c, &mut running, &mut finished);
+                        }
+                    }
+                }
+                for (w, cap) in &capacity {
+                    prop_assert!(running.values().filter(|rw| *rw == w).count() <= *cap);
+                }
+                // Every submitted request is in exactly one place.
+                let accounted = s.queue_depth() as u64 + running.len() as u64 + finished.len() as u64;
+                prop_assert_eq!(accounted, submitted);
+                prop_assert_eq!(s.in_flight(), running.len());
+            }
+        }
+    }
+}

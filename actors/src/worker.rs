@@ -1,0 +1,79 @@
+//! Model worker actor. Invariant: it owns one engine and never runs model work on its handler;
+//! each task runs on a blocking thread and the result goes back to the scheduler as a message.
+//! This one hosts the deterministic engine; LLM engines plug in behind the same messages.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+
+use crate::counters::Counters;
+use crate::model::{run_deterministic, ModelTask};
+use crate::scheduler::SchedulerMsg;
+use crate::scheduler_state::{RequestId, WorkerId};
+
+/// Messages.
+pub enum WorkerMsg {
+    /// Run a task and report to the scheduler.
+    Run {
+        /// The scheduler's request id.
+        request: RequestId,
+        /// The task.
+        task: ModelTask,
+    },
+}
+
+/// Arguments.
+pub struct WorkerArgs {
+    /// This worker's slot.
+    pub id: WorkerId,
+    /// Where results go.
+    pub scheduler: ActorRef<SchedulerMsg>,
+    /// Counters.
+    pub counters: Arc<Counters>,
+    /// Fault injection for supervision tests: while above zero, each task makes the worker fail.
+    pub faults: Arc<AtomicUsize>,
+}
+
+/// The actor.
+pub struct WorkerActor;
+
+impl Actor for WorkerActor {
+    type Msg = WorkerMsg;
+    type State = WorkerArgs;
+    type Arguments = WorkerArgs;
+
+    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, args: WorkerArgs) -> Result<WorkerArgs, ActorProcessingErr> {
+        Counters::up(&args.counters.workers);
+        Ok(args)
+    }
+
+    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut WorkerArgs) -> Result<(), ActorProcessingErr> {
+        Counters::down(&state.counters.workers);
+        Ok(())
+    }
+
+    async fn handle(&self, _myself: ActorRef<Self::Msg>, message: WorkerMsg, state: &mut WorkerArgs) -> Result<(), ActorProcessingErr> {
+        match message {
+            WorkerMsg::Run { request, task } => {
+                if state.faults.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| f.checked_sub(1)).is_ok() {
+                    Counters::down(&state.counters.workers);
+                    return Err(format!("injected fault while running request {request}").into());
+                }
+                let scheduler = state.scheduler.clone();
+                let worker = state.id;
+                tokio::spawn(async move {
+                    let kind = task.kind();
+                    let output = tokio::task::spawn_blocking(move || run_deterministic(&task)).await;
+                    match output {
+                        Ok(output) => {
+                            let _ = scheduler.cast(SchedulerMsg::Done { worker, request, output });
+                        }
+                        Err(err) => tracing::error!(request, kind, error = %err, "model task panicked"),
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+}
