@@ -82,6 +82,13 @@ impl Actor for GenSupervisor {
         Ok(GenSupervisorState { env, running: HashMap::new(), restarts: HashMap::new() })
     }
 
+    async fn post_stop(&self, myself: ActorRef<Self::Msg>, _state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        // Running generations stop with the node; they resume from their checkpoints at the
+        // next start (or on another node).
+        myself.get_cell().stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5))).await;
+        Ok(())
+    }
+
     async fn handle(&self, myself: ActorRef<Self::Msg>, message: GenSupervisorMsg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         match message {
             GenSupervisorMsg::Start(id) => GenSupervisor::start(&myself, state, id).await,

@@ -123,6 +123,11 @@ impl Actor for SchedulerActor {
         Ok(state)
     }
 
+    async fn post_stop(&self, myself: ActorRef<Self::Msg>, _state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        myself.get_cell().stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5))).await;
+        Ok(())
+    }
+
     async fn handle(&self, _myself: ActorRef<Self::Msg>, message: SchedulerMsg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
         match message {
             SchedulerMsg::Submit { task, priority, reply } => {

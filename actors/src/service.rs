@@ -330,7 +330,8 @@ impl Service {
 
     /// Stops all actors; unfinished generations resume at the next start.
     pub async fn shutdown(&self) {
-        self.inner.supervisor.stop(Some("shutdown".into()));
-        self.inner.env.scheduler.stop(Some("shutdown".into()));
+        let timeout = Some(Duration::from_secs(10));
+        let _ = self.inner.supervisor.stop_and_wait(Some("shutdown".into()), timeout).await;
+        let _ = self.inner.env.scheduler.stop_and_wait(Some("shutdown".into()), timeout).await;
     }
 }
