@@ -25,6 +25,48 @@ pub enum Command {
     Check(CheckArgs),
     /// Run a benchmark and report times against a baseline measured in the same run.
     Bench(BenchArgs),
+    /// Run the service on one node: HTTP API, actors and the embedded store.
+    Serve(ServeArgs),
+    /// Operator commands on a data directory.
+    Admin(AdminArgs),
+}
+
+/// `codebegen serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Data directory (SQLite store, artifacts, venv cache); default from the config, else
+    /// `./codebegen-data`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Listen address (port 0 picks a free port); default from the config, else 127.0.0.1:8080.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Configuration file (see the repository's cluster.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// `codebegen admin`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The operation.
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+/// Admin operations.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Change a user's tier.
+    SetTier {
+        /// The user's e-mail.
+        email: String,
+        /// free, pro or enterprise.
+        tier: String,
+        /// The data directory of the node.
+        #[arg(long, default_value = "codebegen-data")]
+        data_dir: PathBuf,
+    },
 }
 
 /// Target database names on the command line.

@@ -1,8 +1,10 @@
 //! One module per subcommand; `run` dispatches.
 
+mod admin;
 mod bench;
 mod check;
 mod generate;
+mod serve;
 mod spec;
 
 use std::process::ExitCode;
@@ -18,6 +20,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(args),
         Command::Check(args) => check::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Admin(args) => admin::run(args),
     }
 }
 

@@ -1,0 +1,132 @@
+//! `codebegen serve`: every role on one node — the HTTP API, the actors and the embedded store —
+//! on the data directory. Shuts down gracefully on SIGINT and SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use codebegen_actors::{Service, ServiceConfig, Stores};
+use codebegen_http::{AppState, AuthConfig, Metrics};
+use codebegen_store::fs::FsArtifactStore;
+use codebegen_store::sqlite::SqliteStore;
+
+use crate::cli::ServeArgs;
+use crate::config::Config;
+
+/// The default data directory of `serve`.
+pub const DEFAULT_DATA_DIR: &str = "codebegen-data";
+
+/// Runs the command.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let data_dir = args.data_dir.clone().or_else(|| config.node.data_dir.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    prepare_data_dir(&data_dir)?;
+    let listen = args.listen.unwrap_or(config.http.listen);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(serve(config, data_dir, listen))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the data directory and proves it is writable.
+pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| anyhow::anyhow!("the data directory {} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Opens the embedded stores in the data directory.
+pub fn open_stores(data_dir: &Path) -> anyhow::Result<Stores> {
+    let db = Arc::new(SqliteStore::open(data_dir.join("codebegen.db")).map_err(|e| anyhow::anyhow!("opening {}: {e}", data_dir.join("codebegen.db").display()))?);
+    let artifacts = Arc::new(FsArtifactStore::open(data_dir.join("artifacts")).map_err(|e| anyhow::anyhow!("opening the artifact store: {e}"))?);
+    Ok(Stores { users: db.clone(), projects: db.clone(), generations: db, artifacts })
+}
+
+/// The HS256 key, created once per data directory so tokens survive restarts.
+fn signing_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = std::env::var_os("CODEBEGEN_JWT_SECRET") {
+        let bytes = secret.to_string_lossy().into_owned().into_bytes();
+        if bytes.len() < 32 {
+            bail!("CODEBEGEN_JWT_SECRET must be at least 32 bytes");
+        }
+        return Ok(bytes);
+    }
+    let path = data_dir.join("jwt.key");
+    match std::fs::read(&path) {
+        Ok(key) if key.len() >= 32 => Ok(key),
+        _ => {
+            let mut key = Vec::with_capacity(64);
+            for _ in 0..4 {
+                key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+            }
+            let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode_0600().open(&path).with_context(|| format!("writing {}", path.display()))?;
+            file.write_all(&key)?;
+            Ok(key)
+        }
+    }
+}
+
+trait Mode0600 {
+    fn mode_0600(&mut self) -> &mut Self;
+}
+
+impl Mode0600 for std::fs::OpenOptions {
+    fn mode_0600(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.mode(0o600)
+    }
+}
+
+async fn serve(config: Config, data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
+    let stores = open_stores(&data_dir)?;
+    let mut gates = codebegen_gates::GateConfig::new(&data_dir);
+    gates.python = config.gates.python.clone();
+    gates.gate_timeout = Duration::from_secs(config.gates.timeout_s);
+    gates.install_timeout = Duration::from_secs(config.gates.timeout_s.saturating_mul(3));
+    let service_config = ServiceConfig {
+        node_name: config.node.name.clone(),
+        stage_timeout: config.stage_timeout(),
+        gates: Some(gates),
+        user_idle: Duration::from_secs(config.service.user_idle_s),
+        workers: config.service.deterministic_workers,
+    };
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!("cannot listen on {listen}: the port is already in use (choose another with --listen or [http] listen)"),
+        _ => anyhow::anyhow!("cannot listen on {listen}: {e}"),
+    })?;
+    let address = listener.local_addr()?;
+    let service = Service::start(stores, service_config).await.map_err(|e| anyhow::anyhow!("starting the service: {e}"))?;
+    let state = AppState::new(service.clone(), AuthConfig::new(signing_key(&data_dir)?), Metrics::new());
+    let routes = codebegen_http::routes(state);
+    println!("codebegen listening on http://{address} (data in {})", data_dir.display());
+    std::io::stdout().flush()?;
+    tracing::info!(%address, node = %config.node.name, "serving");
+    warp::serve(routes).incoming(listener).graceful(shutdown_signal()).run().await;
+    eprintln!("shutting down: stopping actors (running generations resume at the next start)");
+    service.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
