@@ -153,11 +153,14 @@ pub struct GatesSection {
     /// Limit per gate, seconds (install gets three times as long).
     #[serde(default = "default_gate_timeout")]
     pub timeout_s: u64,
+    /// Where gate venvs are cached (default: `<data_dir>/venvs`).
+    #[serde(default)]
+    pub venv_cache: Option<PathBuf>,
 }
 
 impl Default for GatesSection {
     fn default() -> Self {
-        GatesSection { python: default_python(), timeout_s: default_gate_timeout() }
+        GatesSection { python: default_python(), timeout_s: default_gate_timeout(), venv_cache: None }
     }
 }
 

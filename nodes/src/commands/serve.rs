@@ -89,6 +89,9 @@ async fn serve(config: Config, data_dir: PathBuf, listen: SocketAddr) -> anyhow:
     let stores = open_stores(&data_dir)?;
     let mut gates = codebegen_gates::GateConfig::new(&data_dir);
     gates.python = config.gates.python.clone();
+    if let Some(cache) = &config.gates.venv_cache {
+        gates.venv_cache = cache.clone();
+    }
     gates.gate_timeout = Duration::from_secs(config.gates.timeout_s);
     gates.install_timeout = Duration::from_secs(config.gates.timeout_s.saturating_mul(3));
     let service_config = ServiceConfig {
