@@ -1,6 +1,19 @@
 //! Storage behind traits: users and refresh tokens, projects, generations with their stage
 //! checkpoints, the generation event log, and artifacts. Implementations are chosen in `nodes`;
 //! every one must pass [`conformance`].
+//!
+//! Implementations here: [`SqliteStore`] (embedded, one file), [`MemoryStore`] and
+//! [`MemoryArtifactStore`] (for tests), and [`FsArtifactStore`] (a directory).
+
+pub mod conformance;
+mod cursor;
+pub mod fs;
+pub mod memory;
+pub mod sqlite;
+
+pub use fs::FsArtifactStore;
+pub use memory::{MemoryArtifactStore, MemoryStore};
+pub use sqlite::{SqliteOpenError, SqliteStore};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -9,7 +22,8 @@ use codebegen_schema::generation::{
     UnixMillis, UserId, UserRecord,
 };
 
-/// A storage failure, by cause.
+/// A storage failure, by cause. Requests a store cannot serve as asked (an invalid artifact
+/// key, a page cursor it never handed out) are `Conflict`s too.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique key already exists (an e-mail, an id with different content).
@@ -78,7 +92,8 @@ pub trait UserStore: Send + Sync {
     async fn put_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
     /// Presents a refresh token at `now`: atomically marks it used, or, if it was used already,
     /// revokes its family.
-    async fn use_refresh_token(&self, token_hash: &str, now: UnixMillis) -> StoreResult<RefreshUse>;
+    async fn use_refresh_token(&self, token_hash: &str, now: UnixMillis)
+        -> StoreResult<RefreshUse>;
     /// Revokes every token of a family (logout).
     async fn revoke_family(&self, family_id: uuid::Uuid) -> StoreResult<()>;
 }
@@ -91,7 +106,12 @@ pub trait ProjectStore: Send + Sync {
     /// A project by id.
     async fn get_project(&self, id: ProjectId) -> StoreResult<Option<ProjectRecord>>;
     /// A user's projects, newest first.
-    async fn list_projects(&self, user: UserId, limit: u32, cursor: Option<&str>) -> StoreResult<Page<ProjectRecord>>;
+    async fn list_projects(
+        &self,
+        user: UserId,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> StoreResult<Page<ProjectRecord>>;
     /// Deletes a project (its generations stay, detached); false if it did not exist.
     async fn delete_project(&self, id: ProjectId) -> StoreResult<bool>;
 }
@@ -104,7 +124,13 @@ pub trait GenerationStore: Send + Sync {
     /// A generation by id.
     async fn get_generation(&self, id: GenerationId) -> StoreResult<Option<GenerationRecord>>;
     /// A user's generations, newest first, optionally in one project.
-    async fn list_generations(&self, user: UserId, project: Option<ProjectId>, limit: u32, cursor: Option<&str>) -> StoreResult<Page<GenerationRecord>>;
+    async fn list_generations(
+        &self,
+        user: UserId,
+        project: Option<ProjectId>,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> StoreResult<Page<GenerationRecord>>;
     /// Generations not in a final status (to resume after a restart).
     async fn list_unfinished(&self) -> StoreResult<Vec<GenerationRecord>>;
     /// How many of a user's generations were created at or after `since`.
@@ -120,7 +146,12 @@ pub trait GenerationStore: Send + Sync {
     /// a different event with a taken seq is `Conflict`).
     async fn append_event(&self, event: &GenerationEvent) -> StoreResult<()>;
     /// Events with `seq > after`, in order, at most `limit`.
-    async fn list_events(&self, id: GenerationId, after: u64, limit: u32) -> StoreResult<Vec<GenerationEvent>>;
+    async fn list_events(
+        &self,
+        id: GenerationId,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<GenerationEvent>>;
     /// The highest seq stored (0 when none).
     async fn last_event_seq(&self, id: GenerationId) -> StoreResult<u64>;
 }
@@ -143,6 +174,36 @@ pub fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 1024
         && !key.starts_with('/')
-        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
         && key.chars().all(|c| !c.is_control() && c != '\\')
+}
+
+/// The key under which an e-mail is unique and looked up: its Unicode lowercase form.
+pub(crate) fn email_key(email: &str) -> String {
+    email.to_lowercase()
+}
+
+/// `Conflict` for a key that [`valid_key`] rejects.
+pub(crate) fn check_key(key: &str) -> StoreResult<()> {
+    if valid_key(key) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "invalid artifact key {key:?}"
+        )))
+    }
+}
+
+/// `Conflict` for a listing prefix that no valid key could start with through a path: empty, or
+/// a valid key, optionally followed by `/`.
+pub(crate) fn check_prefix(prefix: &str) -> StoreResult<()> {
+    if prefix.is_empty() || valid_key(prefix.strip_suffix('/').unwrap_or(prefix)) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "invalid artifact prefix {prefix:?}"
+        )))
+    }
 }
