@@ -3,4 +3,5 @@
 //! machines are shared and noisy.
 
 pub mod generate;
+pub mod http;
 pub mod stats;

@@ -162,4 +162,22 @@ pub enum BenchCommand {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Loads a `codebegen serve` started for the run: status reads and generation creates.
+    Http {
+        /// Target rate for reads, requests per second.
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Enterprise users creating generations.
+        #[arg(long, default_value_t = 10)]
+        users: usize,
+        /// Creates per second across all users.
+        #[arg(long, default_value_t = 50)]
+        create_rate: u32,
+        /// Also write the results as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }

@@ -17,5 +17,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::Http { rate, seconds, users, create_rate, json } => {
+            let config = codebegen_benches::http::HttpBenchConfig {
+                exe: std::env::current_exe().context("locating the codebegen binary")?,
+                rate,
+                duration: std::time::Duration::from_secs(seconds),
+                users: users.max(1),
+                create_rate,
+            };
+            let report = codebegen_benches::http::run(&config).map_err(anyhow::Error::msg)?;
+            print!("{}", codebegen_benches::http::table(&report));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
