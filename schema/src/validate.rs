@@ -81,6 +81,8 @@ pub fn check_value(value: &Value) -> Validation {
 #[derive(Default)]
 struct Checker {
     diags: Vec<Diagnostic>,
+    /// Original entity spellings → the names validation gave them (so relations still resolve).
+    renamed_entities: Vec<(String, String)>,
 }
 
 fn keys_allowed(obj: &Map<String, Value>, allowed: &[&str], path: &str, diags: &mut Vec<Diagnostic>) {
@@ -240,6 +242,8 @@ impl Checker {
         }
         if RESERVED_CLASS_NAMES.contains(&name.as_str()) {
             let renamed = format!("{name}Record");
+            self.renamed_entities.push((name.clone(), renamed.clone()));
+            self.renamed_entities.push((raw_name.to_string(), renamed.clone()));
             self.warn(
                 "renamed_reserved",
                 join(path, "name"),
@@ -260,7 +264,8 @@ impl Checker {
             snake_case(raw_table)
         };
         if is_reserved(&table) {
-            let renamed = if is_reserved(&pluralize(&table)) || pluralize(&table) == table {
+            let already_plural = singularize(&table) != table;
+            let renamed = if already_plural || is_reserved(&pluralize(&table)) || pluralize(&table) == table {
                 format!("app_{table}")
             } else {
                 pluralize(&table)
@@ -666,7 +671,7 @@ impl Checker {
     }
 
     fn check_relations(&mut self, spec: &mut AppSpec) {
-        let by_key: HashMap<String, String> = spec
+        let mut by_key: HashMap<String, String> = spec
             .entities
             .iter()
             .flat_map(|e| {
@@ -677,6 +682,12 @@ impl Checker {
                 ]
             })
             .collect();
+        for (original, renamed) in &self.renamed_entities {
+            if spec.entity(renamed).is_some() {
+                by_key.entry(original.to_ascii_lowercase()).or_insert_with(|| renamed.clone());
+                by_key.entry(snake_case(original)).or_insert_with(|| renamed.clone());
+            }
+        }
         let resolve = |raw: &str| -> Option<String> {
             let lower = raw.to_ascii_lowercase();
             by_key
@@ -718,7 +729,7 @@ impl Checker {
                         rel.field = fk;
                     }
                     let stem = rel.field.trim_end_matches("_id").to_string();
-                    if is_reserved(&stem) || is_reserved(&rel.field) {
+                    if crate::names::PYTHON_RESERVED.contains(&stem.as_str()) || is_reserved(&rel.field) {
                         let fk = format!("{}_id", rename_reserved_field(&stem));
                         self.warn("renamed_reserved", join(&path, "field"), format!("foreign key `{}` would make a reserved attribute name; renamed to `{fk}`", rel.field));
                         rel.field = fk;

@@ -208,3 +208,24 @@ fn structural_garbage_gives_diagnostics_not_panics() {
     let (errors, _, _) = run(json!({"version": 1, "name": "x", "entities": [entity("A", json!([]))], "colour": "red"}));
     assert_eq!(errors, ["unknown_key"]);
 }
+
+#[test]
+fn reserved_renames_keep_relations_and_plain_foreign_keys() {
+    let (errors, _, spec) = run(spec_with(
+        json!([
+            {"name": "Message", "table": "messages", "fields": []},
+            {"name": "User", "table": "users", "fields": []},
+            {"name": "Group", "table": "groups", "fields": []}
+        ]),
+        json!([
+            {"kind": "many_to_one", "from": "Message", "to": "User", "field": "user_id"},
+            {"kind": "many_to_one", "from": "Message", "to": "Group"}
+        ]),
+    ));
+    assert!(errors.is_empty(), "{errors:?}");
+    let spec = spec.expect("checked");
+    assert_eq!(spec["entities"][0]["name"], "MessageRecord");
+    assert_eq!(spec["relations"][0]["from"], "MessageRecord", "relations follow the rename");
+    assert_eq!(spec["relations"][0]["field"], "user_id", "user_id is not reserved");
+    assert_eq!(spec["entities"][2]["table"], "app_groups", "a reserved plural table gets a prefix");
+}
