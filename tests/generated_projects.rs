@@ -16,17 +16,27 @@ const BIN: &str = env!("CARGO_BIN_EXE_codebegen");
 fn data_dir() -> PathBuf {
     std::env::var_os("CODEBEGEN_TEST_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/codebegen-test-data"))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/codebegen-test-data")
+        })
 }
 
 fn fixtures() -> Vec<(String, String)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/fixtures/prompts.json");
     let text = std::fs::read_to_string(&path).expect("pipeline/fixtures/prompts.json exists");
     let value: Value = serde_json::from_str(&text).expect("fixtures are JSON");
-    let items = value.as_array().or_else(|| value["prompts"].as_array()).expect("fixtures are a list");
+    let items = value
+        .as_array()
+        .or_else(|| value["prompts"].as_array())
+        .expect("fixtures are a list");
     items
         .iter()
-        .map(|f| (f["id"].as_str().expect("id").to_string(), f["prompt"].as_str().expect("prompt").to_string()))
+        .map(|f| {
+            (
+                f["id"].as_str().expect("id").to_string(),
+                f["prompt"].as_str().expect("prompt").to_string(),
+            )
+        })
         .collect()
 }
 
@@ -41,14 +51,26 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn start_uvicorn(python: &Path, project: &Path) -> (Server, String) {
     let port = free_port();
     let db = project.join("roundtrip.db");
     let child = Command::new(python)
-        .args(["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
         .current_dir(project)
         .env("DATABASE_URL", format!("sqlite:///{}", db.display()))
         .stdout(Stdio::null())
@@ -62,7 +84,11 @@ fn start_uvicorn(python: &Path, project: &Path) -> (Server, String) {
         if ureq::get(&format!("{base}/health")).call().is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "uvicorn did not answer /health in {}", project.display());
+        assert!(
+            Instant::now() < deadline,
+            "uvicorn did not answer /health in {}",
+            project.display()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     (server, base)
@@ -81,7 +107,10 @@ fn send(req: ureq::Request, body: Option<&Value>) -> (u16, Value) {
     };
     let status = resp.status();
     let text = resp.into_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// A value for a field, built here from the spec (independently of the renderer's test data).
@@ -144,20 +173,36 @@ fn round_trip(python: &Path, project: &Path, spec: &Value) -> String {
     let (_server, base) = start_uvicorn(python, project);
     let mut token = None;
     if spec["auth"]["enabled"].as_bool() == Some(true) {
-        let mut register = json!({"email": "roundtrip@example.com", "password": "a-long-password-1"});
-        let user = spec["entities"].as_array().into_iter().flatten().find(|e| e["name"] == "User").cloned().unwrap_or_default();
+        let mut register =
+            json!({"email": "roundtrip@example.com", "password": "a-long-password-1"});
+        let user = spec["entities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == "User")
+            .cloned()
+            .unwrap_or_default();
         for f in user["fields"].as_array().into_iter().flatten() {
             if f["required"].as_bool() != Some(false) && f["name"] != "email" {
                 register[f["name"].as_str().unwrap_or("x")] = sample(f, 1);
             }
         }
-        let (status, body) = send(ureq::post(&format!("{base}/api/v1/auth/register")), Some(&register));
+        let (status, body) = send(
+            ureq::post(&format!("{base}/api/v1/auth/register")),
+            Some(&register),
+        );
         assert_eq!(status, 201, "register: {body}");
         let resp = ureq::post(&format!("{base}/api/v1/auth/login"))
-            .send_form(&[("username", "roundtrip@example.com"), ("password", "a-long-password-1")])
+            .send_form(&[
+                ("username", "roundtrip@example.com"),
+                ("password", "a-long-password-1"),
+            ])
             .expect("login succeeds");
         let body: Value = resp.into_json().expect("login JSON");
-        token = Some(format!("Bearer {}", body["access_token"].as_str().expect("access_token")));
+        token = Some(format!(
+            "Bearer {}",
+            body["access_token"].as_str().expect("access_token")
+        ));
     }
     let with_auth = |req: ureq::Request| match &token {
         Some(t) => req.set("Authorization", t),
@@ -176,17 +221,28 @@ fn round_trip(python: &Path, project: &Path, spec: &Value) -> String {
     let (status, read) = send(ureq::get(&format!("{url}/{id}")), None);
     assert_eq!(status, 200, "read {table}: {read}");
     assert_eq!(read["id"], created["id"]);
-    let patchable = entity["fields"].as_array().into_iter().flatten().find(|f| matches!(f["type"].as_str(), Some("string" | "text" | "integer" | "boolean")) && f["unique"].as_bool() != Some(true));
+    let patchable = entity["fields"].as_array().into_iter().flatten().find(|f| {
+        matches!(
+            f["type"].as_str(),
+            Some("string" | "text" | "integer" | "boolean")
+        ) && f["unique"].as_bool() != Some(true)
+    });
     if let Some(f) = patchable {
         let name = f["name"].as_str().expect("name");
         let new_value = sample(f, 2);
-        let (status, updated) = send(with_auth(ureq::request("PATCH", &format!("{url}/{id}"))), Some(&json!({ name: new_value })));
+        let (status, updated) = send(
+            with_auth(ureq::request("PATCH", &format!("{url}/{id}"))),
+            Some(&json!({ name: new_value })),
+        );
         assert_eq!(status, 200, "update {table}: {updated}");
         assert_eq!(updated[name], new_value, "update {table}.{name}");
     }
     let (status, list) = send(ureq::get(&url), None);
     assert_eq!(status, 200, "list {table}: {list}");
-    assert!(list["total"].as_i64().unwrap_or(0) >= 1, "list {table}: {list}");
+    assert!(
+        list["total"].as_i64().unwrap_or(0) >= 1,
+        "list {table}: {list}"
+    );
     let (status, _) = send(with_auth(ureq::delete(&format!("{url}/{id}"))), None);
     assert_eq!(status, 204, "delete {table}");
     let (status, _) = send(ureq::get(&format!("{url}/{id}")), None);
@@ -197,7 +253,11 @@ fn round_trip(python: &Path, project: &Path, spec: &Value) -> String {
 #[test]
 fn every_fixture_prompt_generates_a_project_that_runs() {
     let fixtures = fixtures();
-    assert!(fixtures.len() >= 15, "need at least 15 fixture prompts, found {}", fixtures.len());
+    assert!(
+        fixtures.len() >= 15,
+        "need at least 15 fixture prompts, found {}",
+        fixtures.len()
+    );
     let work = tempfile::tempdir().expect("tempdir");
     let data = data_dir();
     let mut failures = Vec::new();
@@ -222,16 +282,35 @@ fn every_fixture_prompt_generates_a_project_that_runs() {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|g| format!("{}={}", g["gate"].as_str().unwrap_or("?"), g["status"].as_str().unwrap_or("?")))
+            .map(|g| {
+                format!(
+                    "{}={}",
+                    g["gate"].as_str().unwrap_or("?"),
+                    g["status"].as_str().unwrap_or("?")
+                )
+            })
             .collect();
         if !status.success() {
             failures.push(format!("{id}: generate exited {status}; gates {gates:?}"));
             continue;
         }
-        for needed in ["compileall=passed", "install=passed", "ruff=passed", "pytest=passed", "serve=passed"] {
-            assert!(gates.iter().any(|g| g == needed), "{id}: expected {needed} in {gates:?}");
+        for needed in [
+            "compileall=passed",
+            "install=passed",
+            "ruff=passed",
+            "pytest=passed",
+            "serve=passed",
+        ] {
+            assert!(
+                gates.iter().any(|g| g == needed),
+                "{id}: expected {needed} in {gates:?}"
+            );
         }
-        let python = PathBuf::from(manifest["gates"]["venv_python"].as_str().expect("venv_python in the gate report"));
+        let python = PathBuf::from(
+            manifest["gates"]["venv_python"]
+                .as_str()
+                .expect("venv_python in the gate report"),
+        );
         let crud = std::panic::catch_unwind(|| round_trip(&python, &out, &manifest["spec"]));
         match crud {
             Ok(line) => println!(

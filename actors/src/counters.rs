@@ -30,7 +30,9 @@ impl Counters {
 
     /// Subtracts one, never below zero.
     pub fn down(counter: &AtomicU64) {
-        let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_sub(1)));
+        let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+            Some(v.saturating_sub(1))
+        });
     }
 
     /// Records a finished stage.
@@ -55,6 +57,9 @@ impl Counters {
 
     /// Takes the stage durations recorded since the last call.
     pub fn drain_stage_durations(&self) -> Vec<(&'static str, f64)> {
-        self.stage_durations.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default()
+        self.stage_durations
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default()
     }
 }

@@ -34,12 +34,26 @@ pub struct GenSupervisorState {
 pub struct GenSupervisor;
 
 impl GenSupervisor {
-    async fn start(myself: &ActorRef<GenSupervisorMsg>, state: &mut GenSupervisorState, id: GenerationId) {
+    async fn start(
+        myself: &ActorRef<GenSupervisorMsg>,
+        state: &mut GenSupervisorState,
+        id: GenerationId,
+    ) {
         if ractor::registry::where_is(actor_name(id)).is_some() {
             return;
         }
-        let args = GenerationArgs { id, env: Arc::clone(&state.env) };
-        match Actor::spawn_linked(Some(actor_name(id)), GenerationActor, args, myself.get_cell()).await {
+        let args = GenerationArgs {
+            id,
+            env: Arc::clone(&state.env),
+        };
+        match Actor::spawn_linked(
+            Some(actor_name(id)),
+            GenerationActor,
+            args,
+            myself.get_cell(),
+        )
+        .await
+        {
             Ok((actor, _)) => {
                 state.running.insert(actor.get_id(), id);
             }
@@ -50,7 +64,11 @@ impl GenSupervisor {
         }
     }
 
-    async fn crashed(myself: &ActorRef<GenSupervisorMsg>, state: &mut GenSupervisorState, id: GenerationId) {
+    async fn crashed(
+        myself: &ActorRef<GenSupervisorMsg>,
+        state: &mut GenSupervisorState,
+        id: GenerationId,
+    ) {
         Counters::up(&state.env.counters.restarts);
         let count = state.restarts.entry(id).or_insert(0);
         *count += 1;
@@ -59,7 +77,10 @@ impl GenSupervisor {
             if let Ok(Some(mut record)) = state.env.stores.generations.get_generation(id).await {
                 if !record.status.is_final() {
                     record.status = GenerationStatus::Failed;
-                    record.error = Some(ErrorBody { code: ErrorCode::Internal, message: "the generation failed repeatedly; see the server logs".into() });
+                    record.error = Some(ErrorBody {
+                        code: ErrorCode::Internal,
+                        message: "the generation failed repeatedly; see the server logs".into(),
+                    });
                     record.completed_at = Some(now_millis());
                     record.updated_at = now_millis();
                     let _ = state.env.stores.generations.put_generation(&record).await;
@@ -78,25 +99,50 @@ impl Actor for GenSupervisor {
     type State = GenSupervisorState;
     type Arguments = Arc<Env>;
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, env: Arc<Env>) -> Result<Self::State, ActorProcessingErr> {
-        Ok(GenSupervisorState { env, running: HashMap::new(), restarts: HashMap::new() })
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        env: Arc<Env>,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(GenSupervisorState {
+            env,
+            running: HashMap::new(),
+            restarts: HashMap::new(),
+        })
     }
 
-    async fn post_stop(&self, myself: ActorRef<Self::Msg>, _state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         // Running generations stop with the node; they resume from their checkpoints at the
         // next start (or on another node).
-        myself.get_cell().stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5))).await;
+        myself
+            .get_cell()
+            .stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5)))
+            .await;
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<Self::Msg>, message: GenSupervisorMsg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: GenSupervisorMsg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             GenSupervisorMsg::Start(id) => GenSupervisor::start(&myself, state, id).await,
         }
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, myself: ActorRef<Self::Msg>, event: SupervisionEvent, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorFailed(cell, err) => {
                 if let Some(id) = state.running.remove(&cell.get_id()) {

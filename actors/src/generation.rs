@@ -91,7 +91,13 @@ where
 
 impl GenerationState {
     async fn emit(&mut self, kind: EventKind, data: Value) -> Result<(), ActorProcessingErr> {
-        let event = GenerationEvent { generation_id: self.record.id, seq: self.next_seq, kind, data, at: now_millis() };
+        let event = GenerationEvent {
+            generation_id: self.record.id,
+            seq: self.next_seq,
+            kind,
+            data,
+            at: now_millis(),
+        };
         let store = Arc::clone(&self.env.stores.generations);
         persist("append event", || store.append_event(&event)).await?;
         self.next_seq += 1;
@@ -108,10 +114,17 @@ impl GenerationState {
 
     fn next_stage(&self) -> Option<Stage> {
         let validate = self.record.options.validate;
-        Stage::ALL.into_iter().find(|s| (validate || *s != Stage::Gates) && !self.done_stages.contains(s))
+        Stage::ALL
+            .into_iter()
+            .find(|s| (validate || *s != Stage::Gates) && !self.done_stages.contains(s))
     }
 
-    async fn finish(&mut self, myself: &ActorRef<GenerationMsg>, status: GenerationStatus, error: Option<ErrorBody>) -> Result<(), ActorProcessingErr> {
+    async fn finish(
+        &mut self,
+        myself: &ActorRef<GenerationMsg>,
+        status: GenerationStatus,
+        error: Option<ErrorBody>,
+    ) -> Result<(), ActorProcessingErr> {
         if let Some(task) = self.task.take() {
             task.abort();
         }
@@ -129,10 +142,14 @@ impl GenerationState {
                 json!({ "status": "completed", "files": self.outputs.tree.as_ref().map(|t| t.len()), "score": self.record.review.as_ref().and_then(|r| r.get("score").cloned()) }),
             ),
             GenerationStatus::Cancelled => (EventKind::Cancelled, json!({ "status": "cancelled" })),
-            _ => (EventKind::Failed, json!({ "status": "failed", "error": error })),
+            _ => (
+                EventKind::Failed,
+                json!({ "status": "failed", "error": error }),
+            ),
         };
         self.emit(kind, data).await?;
-        if let Some(cell) = ractor::registry::where_is(crate::user::actor_name(self.record.user_id)) {
+        if let Some(cell) = ractor::registry::where_is(crate::user::actor_name(self.record.user_id))
+        {
             let _ = ActorRef::<UserMsg>::from(cell).cast(UserMsg::Finished(self.record.id));
         }
         tracing::info!(generation_id = %self.record.id, status = status.as_str(), "generation finished");
@@ -146,20 +163,37 @@ impl Actor for GenerationActor {
     type State = GenerationState;
     type Arguments = GenerationArgs;
 
-    async fn pre_start(&self, myself: ActorRef<Self::Msg>, args: GenerationArgs) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: GenerationArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
         let env = args.env;
-        let record = env.stores.generations.get_generation(args.id).await?.ok_or_else(|| format!("generation {} is not in the store", args.id))?;
+        let record = env
+            .stores
+            .generations
+            .get_generation(args.id)
+            .await?
+            .ok_or_else(|| format!("generation {} is not in the store", args.id))?;
         let checkpoints = env.stores.generations.get_checkpoints(args.id).await?;
         let mut outputs = Outputs::default();
         let mut done_stages = Vec::new();
         for checkpoint in &checkpoints {
-            stages::restore(checkpoint.stage, &checkpoint.data, &mut outputs).map_err(|e| format!("restoring {}: {e}", checkpoint.stage.as_str()))?;
+            stages::restore(checkpoint.stage, &checkpoint.data, &mut outputs)
+                .map_err(|e| format!("restoring {}: {e}", checkpoint.stage.as_str()))?;
             done_stages.push(checkpoint.stage);
         }
         let next_seq = env.stores.generations.last_event_seq(args.id).await? + 1;
         crate::counters::Counters::up(&env.counters.generations);
         let resumed = record.status == GenerationStatus::Running || !checkpoints.is_empty();
-        let mut state = GenerationState { env, record, outputs, next_seq, task: None, done_stages };
+        let mut state = GenerationState {
+            env,
+            record,
+            outputs,
+            next_seq,
+            task: None,
+            done_stages,
+        };
         if state.record.status.is_final() {
             myself.stop(Some("already final".into()));
             return Ok(state);
@@ -172,12 +206,20 @@ impl Actor for GenerationActor {
         Ok(state)
     }
 
-    async fn post_start(&self, myself: ActorRef<Self::Msg>, _state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         myself.cast(GenerationMsg::Advance)?;
         Ok(())
     }
 
-    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         if let Some(task) = state.task.take() {
             task.abort();
         }
@@ -185,10 +227,18 @@ impl Actor for GenerationActor {
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<Self::Msg>, message: GenerationMsg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: GenerationMsg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         if state.record.status.is_final() {
             if let GenerationMsg::Cancel(reply) = message {
-                let _ = reply.send(Err(ServiceError::Conflict(format!("the generation is already {}", state.record.status.as_str()))));
+                let _ = reply.send(Err(ServiceError::Conflict(format!(
+                    "the generation is already {}",
+                    state.record.status.as_str()
+                ))));
             }
             return Ok(());
         }
@@ -197,66 +247,157 @@ impl Actor for GenerationActor {
                 let Some(stage) = state.next_stage() else {
                     let gates_failed = state.outputs.gates.as_ref().is_some_and(|g| !g.passed);
                     return if gates_failed {
-                        let failed: Vec<&str> = state.outputs.gates.iter().flat_map(|g| g.gates.iter()).filter(|r| matches!(r.status, codebegen_gates::GateStatus::Failed | codebegen_gates::GateStatus::TimedOut)).map(|r| r.gate.as_str()).collect();
-                        let error = ErrorBody { code: ErrorCode::GateFailed, message: format!("gate(s) failed: {}; the files are available for inspection", failed.join(", ")) };
-                        state.finish(&myself, GenerationStatus::Failed, Some(error)).await
+                        let failed: Vec<&str> = state
+                            .outputs
+                            .gates
+                            .iter()
+                            .flat_map(|g| g.gates.iter())
+                            .filter(|r| {
+                                matches!(
+                                    r.status,
+                                    codebegen_gates::GateStatus::Failed
+                                        | codebegen_gates::GateStatus::TimedOut
+                                )
+                            })
+                            .map(|r| r.gate.as_str())
+                            .collect();
+                        let error = ErrorBody {
+                            code: ErrorCode::GateFailed,
+                            message: format!(
+                                "gate(s) failed: {}; the files are available for inspection",
+                                failed.join(", ")
+                            ),
+                        };
+                        state
+                            .finish(&myself, GenerationStatus::Failed, Some(error))
+                            .await
                     } else {
-                        state.finish(&myself, GenerationStatus::Completed, None).await
+                        state
+                            .finish(&myself, GenerationStatus::Completed, None)
+                            .await
                     };
                 };
                 state.record.status = GenerationStatus::Running;
                 state.record.stage = Some(stage);
                 state.save_record().await?;
-                state.emit(EventKind::StageStarted, json!({ "stage": stage.as_str() })).await?;
+                state
+                    .emit(EventKind::StageStarted, json!({ "stage": stage.as_str() }))
+                    .await?;
                 let env = Arc::clone(&state.env);
                 let record = state.record.clone();
                 let outputs = state.outputs.clone();
                 let timeout = if stage == Stage::Gates {
-                    env.config.gates.as_ref().map_or(env.config.stage_timeout, |g| g.install_timeout + g.gate_timeout * 6).max(env.config.stage_timeout)
+                    env.config
+                        .gates
+                        .as_ref()
+                        .map_or(env.config.stage_timeout, |g| {
+                            g.install_timeout + g.gate_timeout * 6
+                        })
+                        .max(env.config.stage_timeout)
                 } else {
                     env.config.stage_timeout
                 };
                 let reply_to = myself.clone();
                 state.task = Some(tokio::spawn(async move {
                     let started = Instant::now();
-                    let result = match tokio::time::timeout(timeout, stages::run(stage, env, record, outputs)).await {
+                    let result = match tokio::time::timeout(
+                        timeout,
+                        stages::run(stage, env, record, outputs),
+                    )
+                    .await
+                    {
                         Ok(result) => result,
-                        Err(_) => Err(StageFailure { code: ErrorCode::Timeout, message: format!("the {} stage ran past its {} s limit", stage.as_str(), timeout.as_secs()) }),
+                        Err(_) => Err(StageFailure {
+                            code: ErrorCode::Timeout,
+                            message: format!(
+                                "the {} stage ran past its {} s limit",
+                                stage.as_str(),
+                                timeout.as_secs()
+                            ),
+                        }),
                     };
-                    let _ = reply_to.cast(GenerationMsg::StageDone { stage, result, elapsed: started.elapsed() });
+                    let _ = reply_to.cast(GenerationMsg::StageDone {
+                        stage,
+                        result,
+                        elapsed: started.elapsed(),
+                    });
                 }));
             }
-            GenerationMsg::StageDone { stage, result, elapsed } => {
+            GenerationMsg::StageDone {
+                stage,
+                result,
+                elapsed,
+            } => {
                 state.task = None;
-                state.env.counters.stage_finished(stage.as_str(), elapsed.as_secs_f64());
+                state
+                    .env
+                    .counters
+                    .stage_finished(stage.as_str(), elapsed.as_secs_f64());
                 match result {
                     Ok(data) => {
-                        stages::restore(stage, &data, &mut state.outputs).map_err(|e| format!("applying {}: {e}", stage.as_str()))?;
-                        let checkpoint = Checkpoint { generation_id: state.record.id, stage, data, at: now_millis() };
+                        stages::restore(stage, &data, &mut state.outputs)
+                            .map_err(|e| format!("applying {}: {e}", stage.as_str()))?;
+                        let checkpoint = Checkpoint {
+                            generation_id: state.record.id,
+                            stage,
+                            data,
+                            at: now_millis(),
+                        };
                         let store = Arc::clone(&state.env.stores.generations);
                         persist("save checkpoint", || store.put_checkpoint(&checkpoint)).await?;
                         state.done_stages.push(stage);
                         state.record.progress = stage.progress_after(state.record.options.validate);
                         if stage == Stage::Extract {
-                            state.record.spec = state.outputs.spec.as_ref().map(|s| s.spec().clone());
+                            state.record.spec =
+                                state.outputs.spec.as_ref().map(|s| s.spec().clone());
                         }
                         state.record.review = stages::review_json(&state.outputs);
-                        state.record.gates = state.outputs.gates.as_ref().and_then(|g| serde_json::to_value(g).ok());
+                        state.record.gates = state
+                            .outputs
+                            .gates
+                            .as_ref()
+                            .and_then(|g| serde_json::to_value(g).ok());
                         state.save_record().await?;
                         let ms = (elapsed.as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
-                        state.emit(EventKind::StageFinished, json!({ "stage": stage.as_str(), "duration_ms": ms })).await?;
-                        state.emit(EventKind::Progress, json!({ "progress": state.record.progress })).await?;
+                        state
+                            .emit(
+                                EventKind::StageFinished,
+                                json!({ "stage": stage.as_str(), "duration_ms": ms }),
+                            )
+                            .await?;
+                        state
+                            .emit(
+                                EventKind::Progress,
+                                json!({ "progress": state.record.progress }),
+                            )
+                            .await?;
                         myself.cast(GenerationMsg::Advance)?;
                     }
                     Err(failure) => {
                         tracing::warn!(generation_id = %state.record.id, stage = stage.as_str(), error = %failure.message, "stage failed");
-                        state.emit(EventKind::Log, json!({ "stage": stage.as_str(), "message": failure.message })).await?;
-                        state.finish(&myself, GenerationStatus::Failed, Some(ErrorBody { code: failure.code, message: failure.message })).await?;
+                        state
+                            .emit(
+                                EventKind::Log,
+                                json!({ "stage": stage.as_str(), "message": failure.message }),
+                            )
+                            .await?;
+                        state
+                            .finish(
+                                &myself,
+                                GenerationStatus::Failed,
+                                Some(ErrorBody {
+                                    code: failure.code,
+                                    message: failure.message,
+                                }),
+                            )
+                            .await?;
                     }
                 }
             }
             GenerationMsg::Cancel(reply) => {
-                state.finish(&myself, GenerationStatus::Cancelled, None).await?;
+                state
+                    .finish(&myself, GenerationStatus::Cancelled, None)
+                    .await?;
                 let _ = reply.send(Ok(state.record.clone()));
             }
             GenerationMsg::InjectFault => return Err("injected fault".into()),

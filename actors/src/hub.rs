@@ -19,14 +19,19 @@ impl EventHub {
     /// Subscribes to a generation's future events.
     pub fn subscribe(&self, id: GenerationId) -> broadcast::Receiver<GenerationEvent> {
         match self.channels.lock() {
-            Ok(mut channels) => channels.entry(id).or_insert_with(|| broadcast::channel(CAPACITY).0).subscribe(),
+            Ok(mut channels) => channels
+                .entry(id)
+                .or_insert_with(|| broadcast::channel(CAPACITY).0)
+                .subscribe(),
             Err(_) => broadcast::channel(1).1,
         }
     }
 
     /// Publishes an event; a final event closes the channel after delivery.
     pub fn publish(&self, event: &GenerationEvent) {
-        let Ok(mut channels) = self.channels.lock() else { return };
+        let Ok(mut channels) = self.channels.lock() else {
+            return;
+        };
         if let Some(sender) = channels.get(&event.generation_id) {
             let _ = sender.send(event.clone());
             if event.kind.is_final() {

@@ -75,8 +75,16 @@ pub fn run_deterministic(task: &ModelTask) -> ModelOutput {
         }
         ModelTask::DocsOverview { spec } => {
             let names: Vec<&str> = spec.entities.iter().map(|e| e.name.as_str()).collect();
-            let auth = if spec.auth.enabled { " Users sign up and log in with JWT bearer tokens; writes require a token." } else { "" };
-            let about = if spec.description.is_empty() { String::new() } else { format!(" {}", spec.description.trim_end_matches('.')) + "." };
+            let auth = if spec.auth.enabled {
+                " Users sign up and log in with JWT bearer tokens; writes require a token."
+            } else {
+                ""
+            };
+            let about = if spec.description.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", spec.description.trim_end_matches('.')) + "."
+            };
             ModelOutput::Text(format!(
                 "`{}` is a FastAPI backend with {} resource(s): {}.{about}{auth} It runs on SQLite out of the box and ships with its own tests.",
                 spec.name,

@@ -65,10 +65,18 @@ pub struct SchedulerActorState {
 pub struct SchedulerActor;
 
 impl SchedulerActor {
-    async fn spawn_worker(myself: &ActorRef<SchedulerMsg>, state: &mut SchedulerActorState) -> Result<Vec<Command>, ActorProcessingErr> {
+    async fn spawn_worker(
+        myself: &ActorRef<SchedulerMsg>,
+        state: &mut SchedulerActorState,
+    ) -> Result<Vec<Command>, ActorProcessingErr> {
         state.next_worker += 1;
         let id = state.next_worker;
-        let args = WorkerArgs { id, scheduler: myself.clone(), counters: Arc::clone(&state.args.counters), faults: Arc::clone(&state.args.faults) };
+        let args = WorkerArgs {
+            id,
+            scheduler: myself.clone(),
+            counters: Arc::clone(&state.args.counters),
+            faults: Arc::clone(&state.args.faults),
+        };
         let (worker, _) = Actor::spawn_linked(None, WorkerActor, args, myself.get_cell()).await?;
         state.by_cell.insert(worker.get_id(), id);
         state.workers.insert(id, worker);
@@ -83,21 +91,38 @@ impl SchedulerActor {
                     match (task, state.workers.get(&worker)) {
                         (Some(task), Some(w)) => {
                             if w.cast(WorkerMsg::Run { request, task }).is_err() {
-                                tracing::warn!(request, worker, "worker mailbox closed; waiting for its restart");
+                                tracing::warn!(
+                                    request,
+                                    worker,
+                                    "worker mailbox closed; waiting for its restart"
+                                );
                             }
                         }
-                        _ => tracing::warn!(request, worker, "dispatch to an unknown request or worker"),
+                        _ => tracing::warn!(
+                            request,
+                            worker,
+                            "dispatch to an unknown request or worker"
+                        ),
                     }
                 }
                 Command::Fail(request) => {
                     if let Some((task, reply)) = state.pending.remove(&request) {
-                        tracing::error!(request, kind = task.kind(), "request failed: its worker died twice");
-                        let _ = reply.send(Err(ServiceError::Unavailable("the model worker failed twice on this request".into())));
+                        tracing::error!(
+                            request,
+                            kind = task.kind(),
+                            "request failed: its worker died twice"
+                        );
+                        let _ = reply.send(Err(ServiceError::Unavailable(
+                            "the model worker failed twice on this request".into(),
+                        )));
                     }
                 }
             }
         }
-        state.args.counters.queue_depth.store(state.core.queue_depth() as u64, std::sync::atomic::Ordering::Relaxed);
+        state.args.counters.queue_depth.store(
+            state.core.queue_depth() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 }
 
@@ -106,7 +131,11 @@ impl Actor for SchedulerActor {
     type State = SchedulerActorState;
     type Arguments = SchedulerArgs;
 
-    async fn pre_start(&self, myself: ActorRef<Self::Msg>, args: SchedulerArgs) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: SchedulerArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
         let mut state = SchedulerActorState {
             core: SchedulerState::default(),
             next_request: 0,
@@ -123,21 +152,41 @@ impl Actor for SchedulerActor {
         Ok(state)
     }
 
-    async fn post_stop(&self, myself: ActorRef<Self::Msg>, _state: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        myself.get_cell().stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5))).await;
+    async fn post_stop(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        myself
+            .get_cell()
+            .stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(5)))
+            .await;
         Ok(())
     }
 
-    async fn handle(&self, _myself: ActorRef<Self::Msg>, message: SchedulerMsg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: SchedulerMsg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
-            SchedulerMsg::Submit { task, priority, reply } => {
+            SchedulerMsg::Submit {
+                task,
+                priority,
+                reply,
+            } => {
                 state.next_request += 1;
                 let request = state.next_request;
                 state.pending.insert(request, (task, reply));
                 let commands = state.core.submit(request, priority);
                 SchedulerActor::execute(state, commands);
             }
-            SchedulerMsg::Done { worker, request, output } => {
+            SchedulerMsg::Done {
+                worker,
+                request,
+                output,
+            } => {
                 let (known, commands) = state.core.done(request);
                 if known {
                     if let Some((_, reply)) = state.pending.remove(&request) {
@@ -152,7 +201,12 @@ impl Actor for SchedulerActor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, myself: ActorRef<Self::Msg>, event: SupervisionEvent, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
         let (cell, failed): (ActorCell, bool) = match event {
             SupervisionEvent::ActorFailed(cell, err) => {
                 tracing::warn!(actor = %cell.get_id(), error = %err, "model worker crashed; restarting it");
@@ -161,7 +215,9 @@ impl Actor for SchedulerActor {
             SupervisionEvent::ActorTerminated(cell, _, _) => (cell, false),
             _ => return Ok(()),
         };
-        let Some(worker) = state.by_cell.remove(&cell.get_id()) else { return Ok(()) };
+        let Some(worker) = state.by_cell.remove(&cell.get_id()) else {
+            return Ok(());
+        };
         state.workers.remove(&worker);
         let commands = state.core.worker_failed(worker);
         SchedulerActor::execute(state, commands);
@@ -175,14 +231,30 @@ impl Actor for SchedulerActor {
 }
 
 /// Submits a task and waits for the answer.
-pub async fn ask(scheduler: &ActorRef<SchedulerMsg>, task: ModelTask, priority: u8, timeout: Duration) -> Result<ModelOutput, ServiceError> {
+pub async fn ask(
+    scheduler: &ActorRef<SchedulerMsg>,
+    task: ModelTask,
+    priority: u8,
+    timeout: Duration,
+) -> Result<ModelOutput, ServiceError> {
     let result = scheduler
-        .call(|reply| SchedulerMsg::Submit { task, priority, reply }, Some(timeout))
+        .call(
+            |reply| SchedulerMsg::Submit {
+                task,
+                priority,
+                reply,
+            },
+            Some(timeout),
+        )
         .await
         .map_err(|e| ServiceError::Unavailable(format!("scheduler: {e}")))?;
     match result {
         ractor::rpc::CallResult::Success(answer) => answer,
-        ractor::rpc::CallResult::Timeout => Err(ServiceError::Unavailable("the model request timed out".into())),
-        ractor::rpc::CallResult::SenderError => Err(ServiceError::Unavailable("the scheduler dropped the request".into())),
+        ractor::rpc::CallResult::Timeout => Err(ServiceError::Unavailable(
+            "the model request timed out".into(),
+        )),
+        ractor::rpc::CallResult::SenderError => Err(ServiceError::Unavailable(
+            "the scheduler dropped the request".into(),
+        )),
     }
 }

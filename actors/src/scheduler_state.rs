@@ -50,7 +50,8 @@ impl SchedulerState {
 
     fn enqueue(&mut self, request: RequestId, priority: u8, attempts: u32) {
         self.arrivals += 1;
-        self.queue.insert((255 - priority, self.arrivals), (request, attempts));
+        self.queue
+            .insert((255 - priority, self.arrivals), (request, attempts));
     }
 
     /// A request finished on its worker; false if it was unknown (a duplicate completion).
@@ -73,7 +74,12 @@ impl SchedulerState {
     /// A worker died: its requests are requeued once, or failed if they already were.
     pub fn worker_failed(&mut self, worker: WorkerId) -> Vec<Command> {
         self.workers.remove(&worker);
-        let lost: Vec<(RequestId, InFlight)> = self.in_flight.iter().filter(|(_, f)| f.worker == worker).map(|(r, f)| (*r, f.clone())).collect();
+        let lost: Vec<(RequestId, InFlight)> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.worker == worker)
+            .map(|(r, f)| (*r, f.clone()))
+            .collect();
         let mut commands = Vec::new();
         for (request, flight) in lost {
             self.in_flight.remove(&request);
@@ -100,14 +106,28 @@ impl SchedulerState {
     fn dispatch(&mut self) -> Vec<Command> {
         let mut commands = Vec::new();
         while let Some((&key, _)) = self.queue.first_key_value() {
-            let Some((&worker, _)) = self.workers.iter().filter(|(_, (busy, cap))| busy < cap).min_by_key(|(_, (busy, _))| *busy) else {
+            let Some((&worker, _)) = self
+                .workers
+                .iter()
+                .filter(|(_, (busy, cap))| busy < cap)
+                .min_by_key(|(_, (busy, _))| *busy)
+            else {
                 break;
             };
-            let Some((request, attempts)) = self.queue.remove(&key) else { break };
+            let Some((request, attempts)) = self.queue.remove(&key) else {
+                break;
+            };
             if let Some(slot) = self.workers.get_mut(&worker) {
                 slot.0 += 1;
             }
-            self.in_flight.insert(request, InFlight { worker, priority: 255 - key.0, attempts });
+            self.in_flight.insert(
+                request,
+                InFlight {
+                    worker,
+                    priority: 255 - key.0,
+                    attempts,
+                },
+            );
             commands.push(Command::Dispatch(request, worker));
         }
         commands

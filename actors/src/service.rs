@@ -151,18 +151,40 @@ impl Service {
     pub async fn start(stores: Stores, config: ServiceConfig) -> Result<Service, ServiceError> {
         let counters = Arc::new(Counters::default());
         let faults = Arc::new(AtomicUsize::new(0));
-        let scheduler_args = SchedulerArgs { workers: config.workers, counters: Arc::clone(&counters), faults: Arc::clone(&faults) };
-        let (scheduler, _) = Actor::spawn(None, SchedulerActor, scheduler_args).await.map_err(|e| ServiceError::Internal(format!("scheduler: {e}")))?;
-        let env = Arc::new(Env { stores, hub: Arc::new(EventHub::default()), scheduler, config, counters });
-        let (supervisor, _) = Actor::spawn(None, GenSupervisor, Arc::clone(&env)).await.map_err(|e| ServiceError::Internal(format!("supervisor: {e}")))?;
+        let scheduler_args = SchedulerArgs {
+            workers: config.workers,
+            counters: Arc::clone(&counters),
+            faults: Arc::clone(&faults),
+        };
+        let (scheduler, _) = Actor::spawn(None, SchedulerActor, scheduler_args)
+            .await
+            .map_err(|e| ServiceError::Internal(format!("scheduler: {e}")))?;
+        let env = Arc::new(Env {
+            stores,
+            hub: Arc::new(EventHub::default()),
+            scheduler,
+            config,
+            counters,
+        });
+        let (supervisor, _) = Actor::spawn(None, GenSupervisor, Arc::clone(&env))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("supervisor: {e}")))?;
         let unfinished = env.stores.generations.list_unfinished().await?;
         if !unfinished.is_empty() {
             tracing::info!(count = unfinished.len(), "resuming unfinished generations");
         }
         for record in unfinished {
-            supervisor.cast(GenSupervisorMsg::Start(record.id)).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            supervisor
+                .cast(GenSupervisorMsg::Start(record.id))
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
         }
-        Ok(Service { inner: Arc::new(Inner { env, supervisor, faults }) })
+        Ok(Service {
+            inner: Arc::new(Inner {
+                env,
+                supervisor,
+                faults,
+            }),
+        })
     }
 
     /// The stores (for reads that need no actor).
@@ -175,34 +197,62 @@ impl Service {
             if let Some(cell) = ractor::registry::where_is(user_actor_name(user)) {
                 return Ok(ActorRef::from(cell));
             }
-            let args = UserArgs { user, env: Arc::clone(&self.inner.env) };
+            let args = UserArgs {
+                user,
+                env: Arc::clone(&self.inner.env),
+            };
             match Actor::spawn(Some(user_actor_name(user)), UserActor, args).await {
                 Ok((actor, _)) => return Ok(actor),
                 Err(ractor::SpawnErr::ActorAlreadyRegistered(_)) => continue,
                 Err(e) => return Err(ServiceError::Unavailable(format!("user actor: {e}"))),
             }
         }
-        Err(ServiceError::Unavailable("user actor kept restarting".into()))
+        Err(ServiceError::Unavailable(
+            "user actor kept restarting".into(),
+        ))
     }
 
     async fn admit(&self, user: &UserRecord, id: GenerationId) -> Result<(), ServiceError> {
         for _ in 0..3 {
             let actor = self.user_actor(user.id).await?;
-            match actor.call(|reply| UserMsg::Admit { id, tier: user.tier, reply }, Some(CALL_TIMEOUT)).await {
+            match actor
+                .call(
+                    |reply| UserMsg::Admit {
+                        id,
+                        tier: user.tier,
+                        reply,
+                    },
+                    Some(CALL_TIMEOUT),
+                )
+                .await
+            {
                 Ok(ractor::rpc::CallResult::Success(Ok(()))) => return Ok(()),
                 Ok(ractor::rpc::CallResult::Success(Err(refusal))) => {
-                    return Err(ServiceError::RateLimited { retry_after_s: refusal.retry_after_s, message: refusal.message });
+                    return Err(ServiceError::RateLimited {
+                        retry_after_s: refusal.retry_after_s,
+                        message: refusal.message,
+                    });
                 }
-                Ok(ractor::rpc::CallResult::Timeout) => return Err(ServiceError::Unavailable("the user actor did not answer".into())),
+                Ok(ractor::rpc::CallResult::Timeout) => {
+                    return Err(ServiceError::Unavailable(
+                        "the user actor did not answer".into(),
+                    ))
+                }
                 // The actor stopped (idle) between lookup and call: spawn a fresh one.
                 Ok(ractor::rpc::CallResult::SenderError) | Err(_) => continue,
             }
         }
-        Err(ServiceError::Unavailable("the user actor is unavailable".into()))
+        Err(ServiceError::Unavailable(
+            "the user actor is unavailable".into(),
+        ))
     }
 
     /// Admits and starts a generation for `user`; returns the queued record (HTTP 202).
-    pub async fn create_generation(&self, user: &UserRecord, request: NewGeneration) -> Result<GenerationRecord, ServiceError> {
+    pub async fn create_generation(
+        &self,
+        user: &UserRecord,
+        request: NewGeneration,
+    ) -> Result<GenerationRecord, ServiceError> {
         let stores = self.stores();
         if let Some(project) = request.project_id {
             match stores.projects.get_project(project).await? {
@@ -214,16 +264,22 @@ impl Service {
             match stores.generations.get_generation(parent).await? {
                 Some(p) if p.user_id == user.id => {
                     if p.spec.is_none() {
-                        return Err(ServiceError::Conflict("the parent generation has no spec yet; wait until it completes".into()));
+                        return Err(ServiceError::Conflict(
+                            "the parent generation has no spec yet; wait until it completes".into(),
+                        ));
                     }
                 }
                 _ => return Err(ServiceError::NotFound),
             }
             if request.prompt.is_none() && request.spec.is_none() {
-                return Err(ServiceError::InvalidInput("a refinement needs a follow-up prompt or a spec".into()));
+                return Err(ServiceError::InvalidInput(
+                    "a refinement needs a follow-up prompt or a spec".into(),
+                ));
             }
         } else if request.prompt.is_none() == request.spec.is_none() {
-            return Err(ServiceError::InvalidInput("give exactly one of `prompt` and `spec`".into()));
+            return Err(ServiceError::InvalidInput(
+                "give exactly one of `prompt` and `spec`".into(),
+            ));
         }
         let id = GenerationId(uuid::Uuid::now_v7());
         self.admit(user, id).await?;
@@ -253,16 +309,32 @@ impl Service {
             }
             return Err(err.into());
         }
-        self.inner.supervisor.cast(GenSupervisorMsg::Start(id)).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        self.inner
+            .supervisor
+            .cast(GenSupervisorMsg::Start(id))
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         tracing::info!(generation_id = %id, user_id = %user.id, "generation queued");
         Ok(record)
     }
 
     /// Cancels a running generation of `user`; returns the record as it ends.
-    pub async fn cancel_generation(&self, user: UserId, id: GenerationId) -> Result<GenerationRecord, ServiceError> {
-        let record = self.stores().generations.get_generation(id).await?.filter(|r| r.user_id == user).ok_or(ServiceError::NotFound)?;
+    pub async fn cancel_generation(
+        &self,
+        user: UserId,
+        id: GenerationId,
+    ) -> Result<GenerationRecord, ServiceError> {
+        let record = self
+            .stores()
+            .generations
+            .get_generation(id)
+            .await?
+            .filter(|r| r.user_id == user)
+            .ok_or(ServiceError::NotFound)?;
         if record.status.is_final() {
-            return Err(ServiceError::Conflict(format!("the generation is already {}", record.status.as_str())));
+            return Err(ServiceError::Conflict(format!(
+                "the generation is already {}",
+                record.status.as_str()
+            )));
         }
         match generation_ref(id) {
             Some(actor) => match actor.call(GenerationMsg::Cancel, Some(CALL_TIMEOUT)).await {
@@ -274,7 +346,10 @@ impl Service {
     }
 
     /// Cancels a generation whose actor is not running (between restarts).
-    async fn cancel_stored(&self, mut record: GenerationRecord) -> Result<GenerationRecord, ServiceError> {
+    async fn cancel_stored(
+        &self,
+        mut record: GenerationRecord,
+    ) -> Result<GenerationRecord, ServiceError> {
         let store = &self.stores().generations;
         let now = now_millis();
         record.status = GenerationStatus::Cancelled;
@@ -282,7 +357,13 @@ impl Service {
         record.updated_at = now;
         store.put_generation(&record).await?;
         let seq = store.last_event_seq(record.id).await? + 1;
-        let event = GenerationEvent { generation_id: record.id, seq, kind: EventKind::Cancelled, data: serde_json::json!({ "status": "cancelled" }), at: now };
+        let event = GenerationEvent {
+            generation_id: record.id,
+            seq,
+            kind: EventKind::Cancelled,
+            data: serde_json::json!({ "status": "cancelled" }),
+            at: now,
+        };
         store.append_event(&event).await?;
         self.inner.env.hub.publish(&event);
         if let Some(cell) = ractor::registry::where_is(user_actor_name(record.user_id)) {
@@ -308,7 +389,14 @@ impl Service {
 
     /// Whether the service can take work (for `/readyz`): the store answers.
     pub async fn ready(&self) -> bool {
-        tokio::time::timeout(Duration::from_secs(2), self.stores().generations.last_event_seq(GenerationId(uuid::Uuid::nil()))).await.is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            self.stores()
+                .generations
+                .last_event_seq(GenerationId(uuid::Uuid::nil())),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
     }
 
     /// Asks the model workers directly (used by tests and benchmarks).
@@ -319,7 +407,9 @@ impl Service {
     /// Fault injection for supervision tests: the next `n` model tasks crash their worker.
     #[doc(hidden)]
     pub fn inject_worker_faults(&self, n: usize) {
-        self.inner.faults.store(n, std::sync::atomic::Ordering::SeqCst);
+        self.inner
+            .faults
+            .store(n, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Fault injection for supervision tests: the generation's actor fails as if it panicked.
@@ -331,7 +421,16 @@ impl Service {
     /// Stops all actors; unfinished generations resume at the next start.
     pub async fn shutdown(&self) {
         let timeout = Some(Duration::from_secs(10));
-        let _ = self.inner.supervisor.stop_and_wait(Some("shutdown".into()), timeout).await;
-        let _ = self.inner.env.scheduler.stop_and_wait(Some("shutdown".into()), timeout).await;
+        let _ = self
+            .inner
+            .supervisor
+            .stop_and_wait(Some("shutdown".into()), timeout)
+            .await;
+        let _ = self
+            .inner
+            .env
+            .scheduler
+            .stop_and_wait(Some("shutdown".into()), timeout)
+            .await;
     }
 }

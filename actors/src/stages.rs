@@ -52,7 +52,10 @@ pub struct StageFailure {
 
 impl StageFailure {
     fn new(code: ErrorCode, message: impl Into<String>) -> StageFailure {
-        StageFailure { code, message: message.into() }
+        StageFailure {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -67,28 +70,61 @@ pub type StageResult = Result<Value, StageFailure>;
 
 const MODEL_TIMEOUT: Duration = Duration::from_secs(120);
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, StageFailure> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| StageFailure::new(ErrorCode::Internal, format!("stage task failed: {e}")))
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StageFailure> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StageFailure::new(ErrorCode::Internal, format!("stage task failed: {e}")))
 }
 
 /// Runs one stage for a generation, given the outputs of the stages before it.
-pub async fn run(stage: Stage, env: Arc<Env>, record: GenerationRecord, outputs: Outputs) -> StageResult {
+pub async fn run(
+    stage: Stage,
+    env: Arc<Env>,
+    record: GenerationRecord,
+    outputs: Outputs,
+) -> StageResult {
     match stage {
         Stage::Extract => extract(env, record).await,
         Stage::Render => {
             let spec = outputs.spec.ok_or_else(missing("spec"))?;
-            let options = GenerateOptions { db: record.options.db, overview: None };
-            let tree = blocking(move || render_stage(&spec, &options)).await?.map_err(|e| StageFailure::new(ErrorCode::Internal, e.to_string()))?;
+            let options = GenerateOptions {
+                db: record.options.db,
+                overview: None,
+            };
+            let tree = blocking(move || render_stage(&spec, &options))
+                .await?
+                .map_err(|e| StageFailure::new(ErrorCode::Internal, e.to_string()))?;
             Ok(json!({ "tree": tree }))
         }
         Stage::Review => {
             let spec = outputs.spec.ok_or_else(missing("spec"))?;
             let tree = outputs.tree.ok_or_else(missing("tree"))?;
             let (_, initial, _, _) = blocking(move || review_stage(&spec, &tree)).await?;
-            let findings = initial.findings.iter().map(|f| format!("{}:{} [{}] {}", f.file, f.line, f.rule, f.message)).collect();
-            let comments = match ask(&env.scheduler, ModelTask::ReviewComments { findings, score: initial.score }, 1, MODEL_TIMEOUT).await? {
+            let findings = initial
+                .findings
+                .iter()
+                .map(|f| format!("{}:{} [{}] {}", f.file, f.line, f.rule, f.message))
+                .collect();
+            let comments = match ask(
+                &env.scheduler,
+                ModelTask::ReviewComments {
+                    findings,
+                    score: initial.score,
+                },
+                1,
+                MODEL_TIMEOUT,
+            )
+            .await?
+            {
                 ModelOutput::Comments(c) => c,
-                other => return Err(StageFailure::new(ErrorCode::Internal, format!("review comments: unexpected model output {other:?}"))),
+                other => {
+                    return Err(StageFailure::new(
+                        ErrorCode::Internal,
+                        format!("review comments: unexpected model output {other:?}"),
+                    ))
+                }
             };
             Ok(json!({ "initial_review": initial, "comments": comments }))
         }
@@ -100,13 +136,31 @@ pub async fn run(stage: Stage, env: Arc<Env>, record: GenerationRecord, outputs:
         }
         Stage::Docs => {
             let spec = outputs.spec.ok_or_else(missing("spec"))?;
-            let overview = match ask(&env.scheduler, ModelTask::DocsOverview { spec: Box::new(spec.spec().clone()) }, 1, MODEL_TIMEOUT).await? {
+            let overview = match ask(
+                &env.scheduler,
+                ModelTask::DocsOverview {
+                    spec: Box::new(spec.spec().clone()),
+                },
+                1,
+                MODEL_TIMEOUT,
+            )
+            .await?
+            {
                 ModelOutput::Text(t) => t,
-                other => return Err(StageFailure::new(ErrorCode::Internal, format!("docs: unexpected model output {other:?}"))),
+                other => {
+                    return Err(StageFailure::new(
+                        ErrorCode::Internal,
+                        format!("docs: unexpected model output {other:?}"),
+                    ))
+                }
             };
-            let options = GenerateOptions { db: record.options.db, overview: Some(overview) };
+            let options = GenerateOptions {
+                db: record.options.db,
+                overview: Some(overview),
+            };
             let (tree, review) = blocking(move || -> Result<(FileTree, Review), StageFailure> {
-                let tree = render_stage(&spec, &options).map_err(|e| StageFailure::new(ErrorCode::Internal, e.to_string()))?;
+                let tree = render_stage(&spec, &options)
+                    .map_err(|e| StageFailure::new(ErrorCode::Internal, e.to_string()))?;
                 let (tree, _, _, review) = review_stage(&spec, &tree);
                 Ok((tree, review))
             })
@@ -119,7 +173,12 @@ pub async fn run(stage: Stage, env: Arc<Env>, record: GenerationRecord, outputs:
 }
 
 fn missing(what: &'static str) -> impl Fn() -> StageFailure {
-    move || StageFailure::new(ErrorCode::Internal, format!("the {what} from an earlier stage is missing"))
+    move || {
+        StageFailure::new(
+            ErrorCode::Internal,
+            format!("the {what} from an earlier stage is missing"),
+        )
+    }
 }
 
 async fn extract(env: Arc<Env>, record: GenerationRecord) -> StageResult {
@@ -127,20 +186,50 @@ async fn extract(env: Arc<Env>, record: GenerationRecord) -> StageResult {
     let mut value = if let Some(spec) = &record.input_spec {
         spec.clone()
     } else if let Some(parent_id) = record.parent_id {
-        let parent = env.stores.generations.get_generation(parent_id).await.map_err(ServiceError::from)?;
-        let parent_spec = parent.and_then(|p| p.spec).ok_or_else(|| StageFailure::new(ErrorCode::NotFound, "the parent generation has no spec"))?;
+        let parent = env
+            .stores
+            .generations
+            .get_generation(parent_id)
+            .await
+            .map_err(ServiceError::from)?;
+        let parent_spec = parent.and_then(|p| p.spec).ok_or_else(|| {
+            StageFailure::new(ErrorCode::NotFound, "the parent generation has no spec")
+        })?;
         let prompt = record.prompt.clone().unwrap_or_default();
-        let refined = blocking(move || codebegen_pipeline::refine::refine(&parent_spec, &prompt)).await?;
+        let refined =
+            blocking(move || codebegen_pipeline::refine::refine(&parent_spec, &prompt)).await?;
         diagnostics.extend(refined.diagnostics);
-        serde_json::to_value(&refined.spec).map_err(|e| StageFailure::new(ErrorCode::Internal, e.to_string()))?
+        serde_json::to_value(&refined.spec)
+            .map_err(|e| StageFailure::new(ErrorCode::Internal, e.to_string()))?
     } else {
-        let prompt = record.prompt.clone().ok_or_else(|| StageFailure::new(ErrorCode::InvalidInput, "neither a prompt nor a spec was given"))?;
-        match ask(&env.scheduler, ModelTask::ProposeSpec { prompt }, 2, MODEL_TIMEOUT).await? {
-            ModelOutput::Spec { spec, diagnostics: notes } => {
-                diagnostics.extend(serde_json::from_value::<Vec<Diagnostic>>(notes).unwrap_or_default());
+        let prompt = record.prompt.clone().ok_or_else(|| {
+            StageFailure::new(
+                ErrorCode::InvalidInput,
+                "neither a prompt nor a spec was given",
+            )
+        })?;
+        match ask(
+            &env.scheduler,
+            ModelTask::ProposeSpec { prompt },
+            2,
+            MODEL_TIMEOUT,
+        )
+        .await?
+        {
+            ModelOutput::Spec {
+                spec,
+                diagnostics: notes,
+            } => {
+                diagnostics
+                    .extend(serde_json::from_value::<Vec<Diagnostic>>(notes).unwrap_or_default());
                 spec
             }
-            other => return Err(StageFailure::new(ErrorCode::Internal, format!("extract: unexpected model output {other:?}"))),
+            other => {
+                return Err(StageFailure::new(
+                    ErrorCode::Internal,
+                    format!("extract: unexpected model output {other:?}"),
+                ))
+            }
         }
     };
     if let (Some(db), Some(obj)) = (record.options.db, value.as_object_mut()) {
@@ -154,19 +243,32 @@ async fn extract(env: Arc<Env>, record: GenerationRecord) -> StageResult {
     match validation.spec {
         Some(spec) => Ok(json!({ "spec": spec.spec(), "diagnostics": diagnostics })),
         None => {
-            let first = diagnostics.iter().find(|d| d.severity == codebegen_schema::Severity::Error).map(|d| d.to_string()).unwrap_or_default();
-            Err(StageFailure::new(ErrorCode::InvalidInput, format!("the spec is invalid: {first}")))
+            let first = diagnostics
+                .iter()
+                .find(|d| d.severity == codebegen_schema::Severity::Error)
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            Err(StageFailure::new(
+                ErrorCode::InvalidInput,
+                format!("the spec is invalid: {first}"),
+            ))
         }
     }
 }
 
 async fn gates(env: Arc<Env>, outputs: Outputs) -> StageResult {
     let Some(config) = env.config.gates.clone() else {
-        return Err(StageFailure::new(ErrorCode::Unavailable, "gates are not configured on this node"));
+        return Err(StageFailure::new(
+            ErrorCode::Unavailable,
+            "gates are not configured on this node",
+        ));
     };
     let tree = outputs.tree.ok_or_else(missing("tree"))?;
     let report = blocking(move || -> Result<GateReport, String> {
-        let dir = tempfile::Builder::new().prefix("codebegen-gen-").tempdir().map_err(|e| e.to_string())?;
+        let dir = tempfile::Builder::new()
+            .prefix("codebegen-gen-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
         for (path, content) in tree.iter() {
             let target = dir.path().join(path);
             if let Some(parent) = target.parent() {
@@ -190,21 +292,41 @@ async fn package(env: Arc<Env>, record: GenerationRecord, outputs: Outputs) -> S
     let tree = outputs.tree.ok_or_else(missing("tree"))?;
     let prefix = artifact_prefix(&record);
     let zip_tree = tree.clone();
-    let archive = blocking(move || zip_files(&zip_tree)).await?.map_err(|e| StageFailure::new(ErrorCode::Internal, format!("zip: {e}")))?;
+    let archive = blocking(move || zip_files(&zip_tree))
+        .await?
+        .map_err(|e| StageFailure::new(ErrorCode::Internal, format!("zip: {e}")))?;
     let store = |e: codebegen_store::StoreError| StageFailure::from(ServiceError::from(e));
     for (path, content) in tree.iter() {
-        env.stores.artifacts.put(&format!("{prefix}/files/{path}"), Bytes::from(content.to_string())).await.map_err(store)?;
+        env.stores
+            .artifacts
+            .put(
+                &format!("{prefix}/files/{path}"),
+                Bytes::from(content.to_string()),
+            )
+            .await
+            .map_err(store)?;
     }
-    let listing = serde_json::to_vec(&tree.listing()).map_err(|e| StageFailure::new(ErrorCode::Internal, e.to_string()))?;
-    env.stores.artifacts.put(&format!("{prefix}/manifest.json"), Bytes::from(listing)).await.map_err(store)?;
+    let listing = serde_json::to_vec(&tree.listing())
+        .map_err(|e| StageFailure::new(ErrorCode::Internal, e.to_string()))?;
+    env.stores
+        .artifacts
+        .put(&format!("{prefix}/manifest.json"), Bytes::from(listing))
+        .await
+        .map_err(store)?;
     let archive_bytes = archive.len();
-    env.stores.artifacts.put(&format!("{prefix}/archive.zip"), Bytes::from(archive)).await.map_err(store)?;
+    env.stores
+        .artifacts
+        .put(&format!("{prefix}/archive.zip"), Bytes::from(archive))
+        .await
+        .map_err(store)?;
     Ok(json!({ "files": tree.len(), "archive_bytes": archive_bytes }))
 }
 
 fn zip_files(tree: &FileTree) -> zip::result::ZipResult<Vec<u8>> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).unix_permissions(0o644);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o644);
     for (path, content) in tree.iter() {
         writer.start_file(path, options)?;
         writer.write_all(content.as_bytes())?;
@@ -215,12 +337,17 @@ fn zip_files(tree: &FileTree) -> zip::result::ZipResult<Vec<u8>> {
 /// Applies a stage's checkpoint payload to the outputs. Fails if the payload does not decode.
 pub fn restore(stage: Stage, data: &Value, outputs: &mut Outputs) -> Result<(), String> {
     fn field<T: serde::de::DeserializeOwned>(data: &Value, key: &str) -> Result<T, String> {
-        serde_json::from_value(data.get(key).cloned().unwrap_or(Value::Null)).map_err(|e| format!("checkpoint field `{key}`: {e}"))
+        serde_json::from_value(data.get(key).cloned().unwrap_or(Value::Null))
+            .map_err(|e| format!("checkpoint field `{key}`: {e}"))
     }
     match stage {
         Stage::Extract => {
             let validation = check_value(data.get("spec").unwrap_or(&Value::Null));
-            outputs.spec = Some(validation.spec.ok_or("the checkpointed spec no longer validates")?);
+            outputs.spec = Some(
+                validation
+                    .spec
+                    .ok_or("the checkpointed spec no longer validates")?,
+            );
             outputs.diagnostics = field(data, "diagnostics")?;
         }
         Stage::Render => outputs.tree = Some(field(data, "tree")?),
@@ -245,7 +372,10 @@ pub fn restore(stage: Stage, data: &Value, outputs: &mut Outputs) -> Result<(), 
 
 /// The `review` value of a generation record.
 pub fn review_json(outputs: &Outputs) -> Option<Value> {
-    let review = outputs.review.as_ref().or(outputs.initial_review.as_ref())?;
+    let review = outputs
+        .review
+        .as_ref()
+        .or(outputs.initial_review.as_ref())?;
     Some(json!({
         "score": review.score,
         "initial_score": outputs.initial_review.as_ref().map(|r| r.score),

@@ -26,9 +26,15 @@ pub struct TierWindow {
 
 impl TierWindow {
     /// A window loaded from the store.
-    pub fn new(mut created: Vec<UnixMillis>, running: impl IntoIterator<Item = GenerationId>) -> TierWindow {
+    pub fn new(
+        mut created: Vec<UnixMillis>,
+        running: impl IntoIterator<Item = GenerationId>,
+    ) -> TierWindow {
         created.sort_unstable();
-        TierWindow { created: created.into(), running: running.into_iter().collect() }
+        TierWindow {
+            created: created.into(),
+            running: running.into_iter().collect(),
+        }
     }
 
     fn expire(&mut self, now: UnixMillis) {
@@ -43,7 +49,11 @@ impl TierWindow {
         if self.running.len() >= tier.concurrent() as usize {
             return Err(Refusal {
                 retry_after_s: 5,
-                message: format!("the {} tier runs {} generation(s) at a time; wait for one to finish", tier.as_str(), tier.concurrent()),
+                message: format!(
+                    "the {} tier runs {} generation(s) at a time; wait for one to finish",
+                    tier.as_str(),
+                    tier.concurrent()
+                ),
             });
         }
         if self.created.len() >= tier.per_hour() as usize {
@@ -51,7 +61,11 @@ impl TierWindow {
             let wait_ms = (oldest + HOUR_MS - now).max(1000);
             return Err(Refusal {
                 retry_after_s: u64::try_from((wait_ms + 999) / 1000).unwrap_or(3600),
-                message: format!("the {} tier allows {} generations per hour", tier.as_str(), tier.per_hour()),
+                message: format!(
+                    "the {} tier allows {} generations per hour",
+                    tier.as_str(),
+                    tier.per_hour()
+                ),
             });
         }
         self.created.push_back(now);
@@ -83,15 +97,23 @@ mod tests {
     fn free_tier_allows_one_at_a_time_and_five_per_hour() {
         let mut w = TierWindow::default();
         assert!(w.admit(id(1), Tier::Free, 0).is_ok());
-        assert_eq!(w.admit(id(2), Tier::Free, 10).map_err(|r| r.retry_after_s), Err(5));
+        assert_eq!(
+            w.admit(id(2), Tier::Free, 10).map_err(|r| r.retry_after_s),
+            Err(5)
+        );
         w.finished(id(1));
         for n in 2..=5 {
             assert!(w.admit(id(n), Tier::Free, n as i64 * 1000).is_ok());
             w.finished(id(n));
         }
-        let refusal = w.admit(id(6), Tier::Free, 10_000).expect_err("sixth in the hour");
+        let refusal = w
+            .admit(id(6), Tier::Free, 10_000)
+            .expect_err("sixth in the hour");
         assert_eq!(refusal.retry_after_s, 3590);
-        assert!(w.admit(id(6), Tier::Free, HOUR_MS + 1).is_ok(), "the oldest left the window");
+        assert!(
+            w.admit(id(6), Tier::Free, HOUR_MS + 1).is_ok(),
+            "the oldest left the window"
+        );
     }
 
     proptest! {

@@ -57,22 +57,47 @@ impl Actor for UserActor {
     type State = UserState;
     type Arguments = UserArgs;
 
-    async fn pre_start(&self, myself: ActorRef<Self::Msg>, args: UserArgs) -> Result<UserState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: UserArgs,
+    ) -> Result<UserState, ActorProcessingErr> {
         let store = &args.env.stores.generations;
-        let created = store.created_since(args.user, now_millis() - HOUR_MS).await?;
-        let running: Vec<GenerationId> = store.list_unfinished().await?.into_iter().filter(|g| g.user_id == args.user).map(|g| g.id).collect();
+        let created = store
+            .created_since(args.user, now_millis() - HOUR_MS)
+            .await?;
+        let running: Vec<GenerationId> = store
+            .list_unfinished()
+            .await?
+            .into_iter()
+            .filter(|g| g.user_id == args.user)
+            .map(|g| g.id)
+            .collect();
         Counters::up(&args.env.counters.users);
         let tick = (args.env.config.user_idle / 2).max(Duration::from_millis(50));
         myself.send_interval(tick, || UserMsg::IdleCheck);
-        Ok(UserState { window: TierWindow::new(created, running), last_active: Instant::now(), env: args.env })
+        Ok(UserState {
+            window: TierWindow::new(created, running),
+            last_active: Instant::now(),
+            env: args.env,
+        })
     }
 
-    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut UserState) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut UserState,
+    ) -> Result<(), ActorProcessingErr> {
         Counters::down(&state.env.counters.users);
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<Self::Msg>, message: UserMsg, state: &mut UserState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: UserMsg,
+        state: &mut UserState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             UserMsg::Admit { id, tier, reply } => {
                 state.last_active = Instant::now();
@@ -83,7 +108,9 @@ impl Actor for UserActor {
                 state.window.finished(id);
             }
             UserMsg::IdleCheck => {
-                if state.window.is_idle() && state.last_active.elapsed() >= state.env.config.user_idle {
+                if state.window.is_idle()
+                    && state.last_active.elapsed() >= state.env.config.user_idle
+                {
                     myself.stop(Some("idle".into()));
                 }
             }

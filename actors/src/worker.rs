@@ -43,20 +43,37 @@ impl Actor for WorkerActor {
     type State = WorkerArgs;
     type Arguments = WorkerArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<Self::Msg>, args: WorkerArgs) -> Result<WorkerArgs, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: WorkerArgs,
+    ) -> Result<WorkerArgs, ActorProcessingErr> {
         Counters::up(&args.counters.workers);
         Ok(args)
     }
 
-    async fn post_stop(&self, _myself: ActorRef<Self::Msg>, state: &mut WorkerArgs) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut WorkerArgs,
+    ) -> Result<(), ActorProcessingErr> {
         Counters::down(&state.counters.workers);
         Ok(())
     }
 
-    async fn handle(&self, _myself: ActorRef<Self::Msg>, message: WorkerMsg, state: &mut WorkerArgs) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: WorkerMsg,
+        state: &mut WorkerArgs,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             WorkerMsg::Run { request, task } => {
-                if state.faults.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| f.checked_sub(1)).is_ok() {
+                if state
+                    .faults
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| f.checked_sub(1))
+                    .is_ok()
+                {
                     Counters::down(&state.counters.workers);
                     return Err(format!("injected fault while running request {request}").into());
                 }
@@ -64,12 +81,19 @@ impl Actor for WorkerActor {
                 let worker = state.id;
                 tokio::spawn(async move {
                     let kind = task.kind();
-                    let output = tokio::task::spawn_blocking(move || run_deterministic(&task)).await;
+                    let output =
+                        tokio::task::spawn_blocking(move || run_deterministic(&task)).await;
                     match output {
                         Ok(output) => {
-                            let _ = scheduler.cast(SchedulerMsg::Done { worker, request, output });
+                            let _ = scheduler.cast(SchedulerMsg::Done {
+                                worker,
+                                request,
+                                output,
+                            });
                         }
-                        Err(err) => tracing::error!(request, kind, error = %err, "model task panicked"),
+                        Err(err) => {
+                            tracing::error!(request, kind, error = %err, "model task panicked")
+                        }
                     }
                 });
             }

@@ -67,8 +67,16 @@ pub fn run(iterations: usize) -> Result<GenerateReport, String> {
         });
     }
     let goal_median_ms = 200.0;
-    let goal_met = prompts.iter().find(|p| p.name == "bookstore_5_entities").is_some_and(|p| p.pipeline.median_ms <= goal_median_ms);
-    Ok(GenerateReport { baseline: base, prompts, goal_median_ms, goal_met })
+    let goal_met = prompts
+        .iter()
+        .find(|p| p.name == "bookstore_5_entities")
+        .is_some_and(|p| p.pipeline.median_ms <= goal_median_ms);
+    Ok(GenerateReport {
+        baseline: base,
+        prompts,
+        goal_median_ms,
+        goal_met,
+    })
 }
 
 /// A plain-text table of the report.
@@ -80,7 +88,12 @@ pub fn table(report: &GenerateReport) -> String {
     for p in &report.prompts {
         out.push_str(&format!(
             "{:<22} {:>8} {:>6} {:>11.2} {:>9.2} {:>9.2}\n",
-            p.name, p.entities, p.files, p.pipeline.median_ms, p.pipeline.p90_ms, p.ratio_to_baseline
+            p.name,
+            p.entities,
+            p.files,
+            p.pipeline.median_ms,
+            p.pipeline.p90_ms,
+            p.ratio_to_baseline
         ));
     }
     out.push_str(&format!(

@@ -30,7 +30,12 @@ pub fn measure(runs: usize, mut f: impl FnMut()) -> Summary {
         .collect();
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    Summary { runs: samples.len(), median_ms: at(0.5), p90_ms: at(0.9), min_ms: samples[0] }
+    Summary {
+        runs: samples.len(),
+        median_ms: at(0.5),
+        p90_ms: at(0.9),
+        min_ms: samples[0],
+    }
 }
 
 /// The baseline: sha256 over 4 MiB, a fixed amount of CPU work measured in the same run.

@@ -169,14 +169,21 @@ pub enum GateEvent {
 const SMOKE_SCRIPT: &str = include_str!("smoke.py");
 
 /// Runs the gates on a copy of `project`. The project directory itself is never modified.
-pub fn run_gates(project: &Path, config: &GateConfig, on_event: &mut dyn FnMut(GateEvent)) -> Result<GateReport, GateError> {
-    let work = tempfile::Builder::new().prefix("codebegen-gates-").tempdir()?;
+pub fn run_gates(
+    project: &Path,
+    config: &GateConfig,
+    on_event: &mut dyn FnMut(GateEvent),
+) -> Result<GateReport, GateError> {
+    let work = tempfile::Builder::new()
+        .prefix("codebegen-gates-")
+        .tempdir()?;
     let copy = work.path().join("project");
     copy_tree(project, &copy)?;
     let home = work.path().join("home");
     std::fs::create_dir_all(&home)?;
     std::fs::create_dir_all(&config.venv_cache)?;
-    let base_python = which(&config.python).ok_or_else(|| GateError::NoPython(config.python.display().to_string()))?;
+    let base_python = which(&config.python)
+        .ok_or_else(|| GateError::NoPython(config.python.display().to_string()))?;
     let sandbox = Sandbox::probe(&home, config.output_limit);
     let wanted = |g: GateName| config.only.is_empty() || config.only.contains(&g);
 
@@ -194,17 +201,46 @@ pub fn run_gates(project: &Path, config: &GateConfig, on_event: &mut dyn FnMut(G
         } else {
             match gate {
                 GateName::Compileall => {
-                    let cmd = SandboxCommand::new(&base_python, &["-m", "compileall", "-q", "."], &copy, config.gate_timeout);
+                    let cmd = SandboxCommand::new(
+                        &base_python,
+                        &["-m", "compileall", "-q", "."],
+                        &copy,
+                        config.gate_timeout,
+                    );
                     from_outcome(gate, sandbox.run(&cmd, true), started)
                 }
-                GateName::Ruff => match venv_python.as_ref().map(|p| p.with_file_name("ruff")).filter(|r| r.exists()).or_else(|| which(Path::new("ruff"))) {
+                GateName::Ruff => match venv_python
+                    .as_ref()
+                    .map(|p| p.with_file_name("ruff"))
+                    .filter(|r| r.exists())
+                    .or_else(|| which(Path::new("ruff")))
+                {
                     Some(ruff) => {
-                        let cmd = SandboxCommand::new(&ruff, &["check", "--no-cache", "--select", "E9,F", "--output-format", "concise", "."], &copy, config.gate_timeout);
+                        let cmd = SandboxCommand::new(
+                            &ruff,
+                            &[
+                                "check",
+                                "--no-cache",
+                                "--select",
+                                "E9,F",
+                                "--output-format",
+                                "concise",
+                                ".",
+                            ],
+                            &copy,
+                            config.gate_timeout,
+                        );
                         from_outcome(gate, sandbox.run(&cmd, true), started)
                     }
                     None => skipped(gate, "ruff is not installed (the install gate provides it)"),
                 },
-                GateName::Install => match venv::ensure(&base_python, &copy, &config.venv_cache, config.install_timeout, &sandbox) {
+                GateName::Install => match venv::ensure(
+                    &base_python,
+                    &copy,
+                    &config.venv_cache,
+                    config.install_timeout,
+                    &sandbox,
+                ) {
                     Ok((python, outcome)) => {
                         venv_python = Some(python);
                         from_outcome(gate, outcome, started)
@@ -213,7 +249,12 @@ pub fn run_gates(project: &Path, config: &GateConfig, on_event: &mut dyn FnMut(G
                 },
                 GateName::Pytest => {
                     let python = venv_python.clone().expect("checked above");
-                    let cmd = SandboxCommand::new(&python, &["-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], &copy, config.gate_timeout);
+                    let cmd = SandboxCommand::new(
+                        &python,
+                        &["-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
+                        &copy,
+                        config.gate_timeout,
+                    );
                     from_outcome(gate, sandbox.run(&cmd, true), started)
                 }
                 GateName::Serve => {
@@ -221,17 +262,33 @@ pub fn run_gates(project: &Path, config: &GateConfig, on_event: &mut dyn FnMut(G
                     let script = work.path().join("smoke.py");
                     std::fs::write(&script, SMOKE_SCRIPT)?;
                     let script_arg = script.display().to_string();
-                    let cmd = SandboxCommand::new(&python, &[script_arg.as_str()], &copy, config.gate_timeout);
+                    let cmd = SandboxCommand::new(
+                        &python,
+                        &[script_arg.as_str()],
+                        &copy,
+                        config.gate_timeout,
+                    );
                     from_outcome(gate, sandbox.run(&cmd, true), started)
                 }
-                GateName::Security => security_gate(&sandbox, venv_python.as_deref(), &base_python, &copy, config, started),
+                GateName::Security => security_gate(
+                    &sandbox,
+                    venv_python.as_deref(),
+                    &base_python,
+                    &copy,
+                    config,
+                    started,
+                ),
             }
         };
         on_event(GateEvent::Finished(result.clone()));
         results.push(result);
     }
-    let passed = results.iter().all(|r| matches!(r.status, GateStatus::Passed | GateStatus::Skipped))
-        && !results.iter().any(|r| r.gate == GateName::Install && r.status != GateStatus::Passed);
+    let passed = results
+        .iter()
+        .all(|r| matches!(r.status, GateStatus::Passed | GateStatus::Skipped))
+        && !results
+            .iter()
+            .any(|r| r.gate == GateName::Install && r.status != GateStatus::Passed);
     Ok(GateReport {
         gates: results,
         passed,
@@ -245,7 +302,14 @@ pub fn run_gates(project: &Path, config: &GateConfig, on_event: &mut dyn FnMut(G
     })
 }
 
-fn security_gate(sandbox: &Sandbox, venv_python: Option<&Path>, base_python: &Path, project: &Path, config: &GateConfig, started: Instant) -> GateResult {
+fn security_gate(
+    sandbox: &Sandbox,
+    venv_python: Option<&Path>,
+    base_python: &Path,
+    project: &Path,
+    config: &GateConfig,
+    started: Instant,
+) -> GateResult {
     let probe = |python: &Path| {
         std::process::Command::new(python)
             .args(["-c", "import bandit"])
@@ -254,25 +318,63 @@ fn security_gate(sandbox: &Sandbox, venv_python: Option<&Path>, base_python: &Pa
             .status()
             .is_ok_and(|s| s.success())
     };
-    let python = [venv_python, Some(base_python)].into_iter().flatten().find(|p| probe(p));
+    let python = [venv_python, Some(base_python)]
+        .into_iter()
+        .flatten()
+        .find(|p| probe(p));
     let Some(python) = python else {
-        return skipped(GateName::Security, "bandit is not installed (pip install bandit to enable this gate)");
+        return skipped(
+            GateName::Security,
+            "bandit is not installed (pip install bandit to enable this gate)",
+        );
     };
-    let cmd = SandboxCommand::new(python, &["-m", "bandit", "-q", "-r", "app", "--severity-level", "high", "--confidence-level", "high"], project, config.gate_timeout);
+    let cmd = SandboxCommand::new(
+        python,
+        &[
+            "-m",
+            "bandit",
+            "-q",
+            "-r",
+            "app",
+            "--severity-level",
+            "high",
+            "--confidence-level",
+            "high",
+        ],
+        project,
+        config.gate_timeout,
+    );
     from_outcome(GateName::Security, sandbox.run(&cmd, true), started)
 }
 
 fn skipped(gate: GateName, reason: &str) -> GateResult {
-    GateResult { gate, status: GateStatus::Skipped, duration_ms: 0, output_tail: String::new(), reason: Some(reason.to_string()) }
+    GateResult {
+        gate,
+        status: GateStatus::Skipped,
+        duration_ms: 0,
+        output_tail: String::new(),
+        reason: Some(reason.to_string()),
+    }
 }
 
 fn from_outcome(gate: GateName, outcome: Outcome, started: Instant) -> GateResult {
     let (status, reason) = match &outcome.exit {
         sandbox::Exit::Code(0) => (GateStatus::Passed, None),
-        sandbox::Exit::Code(code) => (GateStatus::Failed, Some(format!("exited with status {code}"))),
+        sandbox::Exit::Code(code) => (
+            GateStatus::Failed,
+            Some(format!("exited with status {code}")),
+        ),
         sandbox::Exit::Signal => (GateStatus::Failed, Some("killed by a signal".to_string())),
-        sandbox::Exit::TimedOut(limit) => (GateStatus::TimedOut, Some(format!("ran past its {} s limit and was killed", limit.as_secs()))),
-        sandbox::Exit::SpawnFailed(why) => (GateStatus::Failed, Some(format!("could not start: {why}"))),
+        sandbox::Exit::TimedOut(limit) => (
+            GateStatus::TimedOut,
+            Some(format!(
+                "ran past its {} s limit and was killed",
+                limit.as_secs()
+            )),
+        ),
+        sandbox::Exit::SpawnFailed(why) => {
+            (GateStatus::Failed, Some(format!("could not start: {why}")))
+        }
     };
     GateResult {
         gate,
@@ -289,7 +391,9 @@ pub fn which(program: &Path) -> Option<PathBuf> {
         return program.exists().then(|| program.to_path_buf());
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
 }
 
 /// Copies a project tree, skipping caches, venvs and VCS folders.
@@ -299,7 +403,17 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         let entry = entry?;
         let name = entry.file_name();
         let name_str = name.to_string_lossy();
-        if matches!(name_str.as_ref(), ".git" | ".venv" | "venv" | "__pycache__" | ".pytest_cache" | ".ruff_cache" | "node_modules") || name_str.ends_with(".db") {
+        if matches!(
+            name_str.as_ref(),
+            ".git"
+                | ".venv"
+                | "venv"
+                | "__pycache__"
+                | ".pytest_cache"
+                | ".ruff_cache"
+                | "node_modules"
+        ) || name_str.ends_with(".db")
+        {
             continue;
         }
         let kind = entry.file_type()?;

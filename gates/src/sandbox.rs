@@ -12,8 +12,21 @@ use std::time::{Duration, Instant};
 
 /// Environment variables passed to `pip` so it can reach the package index (proxy and CA
 /// settings only; never credentials of the platform).
-const PIP_PASSTHROUGH_PREFIXES: &[&str] = &["PIP_", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"];
-const PIP_PASSTHROUGH: &[&str] = &["SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"];
+const PIP_PASSTHROUGH_PREFIXES: &[&str] = &[
+    "PIP_",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+];
+const PIP_PASSTHROUGH: &[&str] = &[
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+];
 
 /// One command to run.
 #[derive(Debug, Clone)]
@@ -82,7 +95,11 @@ impl Sandbox {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        Sandbox { home: home.to_path_buf(), output_limit, unshare }
+        Sandbox {
+            home: home.to_path_buf(),
+            output_limit,
+            unshare,
+        }
     }
 
     /// Whether commands run with `isolate` get no network.
@@ -94,16 +111,28 @@ impl Sandbox {
     pub fn run(&self, cmd: &SandboxCommand, isolate: bool) -> Outcome {
         let mut command = if isolate && self.unshare {
             let mut c = Command::new("unshare");
-            c.args(["-n", "sh", "-c", "ip link set lo up 2>/dev/null; exec \"$0\" \"$@\""]);
+            c.args([
+                "-n",
+                "sh",
+                "-c",
+                "ip link set lo up 2>/dev/null; exec \"$0\" \"$@\"",
+            ]);
             c.arg(&cmd.program);
             c
         } else {
             Command::new(&cmd.program)
         };
         command.args(&cmd.args).current_dir(&cmd.cwd).env_clear();
-        let program_dir = cmd.program.parent().map(|p| p.display().to_string()).unwrap_or_default();
+        let program_dir = cmd
+            .program
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         command
-            .env("PATH", format!("{program_dir}:/usr/local/bin:/usr/bin:/bin"))
+            .env(
+                "PATH",
+                format!("{program_dir}:/usr/local/bin:/usr/bin:/bin"),
+            )
             .env("HOME", &self.home)
             .env("TMPDIR", &self.home)
             .env("LANG", "C.UTF-8")
@@ -112,26 +141,46 @@ impl Sandbox {
             .env("PYTHONHASHSEED", "0");
         if cmd.pip_env {
             for (key, value) in std::env::vars() {
-                if PIP_PASSTHROUGH.contains(&key.as_str()) || PIP_PASSTHROUGH_PREFIXES.iter().any(|p| key.starts_with(p)) {
+                if PIP_PASSTHROUGH.contains(&key.as_str())
+                    || PIP_PASSTHROUGH_PREFIXES.iter().any(|p| key.starts_with(p))
+                {
                     command.env(key, value);
                 }
             }
         }
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
         let mut child = match command.spawn() {
             Ok(child) => child,
-            Err(err) => return Outcome { exit: Exit::SpawnFailed(err.to_string()), output_tail: String::new() },
+            Err(err) => {
+                return Outcome {
+                    exit: Exit::SpawnFailed(err.to_string()),
+                    output_tail: String::new(),
+                }
+            }
         };
         let tail = Arc::new(Mutex::new(VecDeque::with_capacity(self.output_limit)));
-        let readers: Vec<_> = [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>)]
-            .into_iter()
-            .flatten()
-            .map(|stream| {
-                let tail = Arc::clone(&tail);
-                let limit = self.output_limit;
-                std::thread::spawn(move || keep_tail(stream, &tail, limit))
-            })
-            .collect();
+        let readers: Vec<_> = [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|stream| {
+            let tail = Arc::clone(&tail);
+            let limit = self.output_limit;
+            std::thread::spawn(move || keep_tail(stream, &tail, limit))
+        })
+        .collect();
         let started = Instant::now();
         let exit = loop {
             match child.try_wait() {
@@ -150,8 +199,14 @@ impl Sandbox {
         for reader in readers {
             let _ = reader.join();
         }
-        let bytes: Vec<u8> = tail.lock().map(|t| t.iter().copied().collect()).unwrap_or_default();
-        Outcome { exit, output_tail: String::from_utf8_lossy(&bytes).into_owned() }
+        let bytes: Vec<u8> = tail
+            .lock()
+            .map(|t| t.iter().copied().collect())
+            .unwrap_or_default();
+        Outcome {
+            exit,
+            output_tail: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 }
 
@@ -176,7 +231,10 @@ fn kill_group(pid: u32) {
     // already gone gives ESRCH, which is fine.
     if let Ok(raw) = i32::try_from(pid) {
         if raw > 1 {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(raw), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(raw),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 }
@@ -195,7 +253,12 @@ mod tests {
     fn environment_is_cleared() {
         let (dir, sb) = sandbox();
         std::env::set_var("CODEBEGEN_PLATFORM_SECRET", "do-not-leak");
-        let cmd = SandboxCommand::new(Path::new("/usr/bin/env"), &[], dir.path(), Duration::from_secs(10));
+        let cmd = SandboxCommand::new(
+            Path::new("/usr/bin/env"),
+            &[],
+            dir.path(),
+            Duration::from_secs(10),
+        );
         let out = sb.run(&cmd, false);
         assert_eq!(out.exit, Exit::Code(0));
         assert!(!out.output_tail.contains("do-not-leak"));
@@ -204,7 +267,12 @@ mod tests {
     #[test]
     fn output_keeps_only_the_tail() {
         let (dir, sb) = sandbox();
-        let cmd = SandboxCommand::new(Path::new("/bin/sh"), &["-c", "seq 1 10000"], dir.path(), Duration::from_secs(10));
+        let cmd = SandboxCommand::new(
+            Path::new("/bin/sh"),
+            &["-c", "seq 1 10000"],
+            dir.path(),
+            Duration::from_secs(10),
+        );
         let out = sb.run(&cmd, false);
         assert!(out.output_tail.len() <= 64);
         assert!(out.output_tail.ends_with("10000\n"));
@@ -213,7 +281,12 @@ mod tests {
     #[test]
     fn time_limit_kills_the_group() {
         let (dir, sb) = sandbox();
-        let cmd = SandboxCommand::new(Path::new("/bin/sh"), &["-c", "sleep 30 & sleep 30"], dir.path(), Duration::from_millis(300));
+        let cmd = SandboxCommand::new(
+            Path::new("/bin/sh"),
+            &["-c", "sleep 30 & sleep 30"],
+            dir.path(),
+            Duration::from_millis(300),
+        );
         let started = Instant::now();
         let out = sb.run(&cmd, false);
         assert_eq!(out.exit, Exit::TimedOut(Duration::from_millis(300)));
@@ -228,7 +301,12 @@ mod tests {
             return;
         }
         // Only loopback exists inside: no default route at all.
-        let cmd = SandboxCommand::new(Path::new("/bin/sh"), &["-c", "ip route show default | wc -l"], dir.path(), Duration::from_secs(10));
+        let cmd = SandboxCommand::new(
+            Path::new("/bin/sh"),
+            &["-c", "ip route show default | wc -l"],
+            dir.path(),
+            Duration::from_secs(10),
+        );
         let out = sb.run(&cmd, true);
         assert_eq!(out.exit, Exit::Code(0));
         assert_eq!(out.output_tail.trim(), "0");

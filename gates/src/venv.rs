@@ -25,38 +25,83 @@ pub(crate) fn cache_key(project: &Path, python: &Path) -> String {
 }
 
 /// Returns the venv's python, building the venv if needed. Err carries the failed outcome.
-pub(crate) fn ensure(base_python: &Path, project: &Path, cache: &Path, timeout: Duration, sandbox: &Sandbox) -> Result<(PathBuf, Outcome), Outcome> {
-    let requirements = if project.join("requirements-dev.txt").exists() { "requirements-dev.txt" } else { "requirements.txt" };
+pub(crate) fn ensure(
+    base_python: &Path,
+    project: &Path,
+    cache: &Path,
+    timeout: Duration,
+    sandbox: &Sandbox,
+) -> Result<(PathBuf, Outcome), Outcome> {
+    let requirements = if project.join("requirements-dev.txt").exists() {
+        "requirements-dev.txt"
+    } else {
+        "requirements.txt"
+    };
     if !project.join(requirements).exists() {
-        return Err(Outcome { exit: Exit::SpawnFailed("the project has no requirements.txt".into()), output_tail: String::new() });
+        return Err(Outcome {
+            exit: Exit::SpawnFailed("the project has no requirements.txt".into()),
+            output_tail: String::new(),
+        });
     }
     let key = cache_key(project, base_python);
     let final_dir = cache.join(&key);
     let python = final_dir.join("bin").join("python");
     if python.exists() && final_dir.join(".complete").exists() {
-        return Ok((python, Outcome { exit: Exit::Code(0), output_tail: format!("reused cached venv {key}\n") }));
+        return Ok((
+            python,
+            Outcome {
+                exit: Exit::Code(0),
+                output_tail: format!("reused cached venv {key}\n"),
+            },
+        ));
     }
     let building = cache.join(format!("{key}.building-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&building);
     let building_arg = building.display().to_string();
-    let create = SandboxCommand::new(base_python, &["-m", "venv", building_arg.as_str()], project, Duration::from_secs(120));
+    let create = SandboxCommand::new(
+        base_python,
+        &["-m", "venv", building_arg.as_str()],
+        project,
+        Duration::from_secs(120),
+    );
     let outcome = sandbox.run(&create, false);
     if outcome.exit != Exit::Code(0) {
         return Err(outcome);
     }
     let pip_python = building.join("bin").join("python");
-    let mut install = SandboxCommand::new(&pip_python, &["-m", "pip", "install", "--quiet", "--only-binary=:all:", "-r", requirements], project, timeout);
+    let mut install = SandboxCommand::new(
+        &pip_python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--only-binary=:all:",
+            "-r",
+            requirements,
+        ],
+        project,
+        timeout,
+    );
     install.pip_env = true;
     let outcome = sandbox.run(&install, false);
     if outcome.exit != Exit::Code(0) {
         let _ = std::fs::remove_dir_all(&building);
         return Err(outcome);
     }
-    if std::fs::write(building.join(".complete"), key.as_bytes()).is_err() || std::fs::rename(&building, &final_dir).is_err() {
+    if std::fs::write(building.join(".complete"), key.as_bytes()).is_err()
+        || std::fs::rename(&building, &final_dir).is_err()
+    {
         // Another run finished the same venv first: use theirs.
         let _ = std::fs::remove_dir_all(&building);
         if !final_dir.join(".complete").exists() {
-            return Err(Outcome { exit: Exit::SpawnFailed(format!("could not move the venv into {}", final_dir.display())), output_tail: outcome.output_tail });
+            return Err(Outcome {
+                exit: Exit::SpawnFailed(format!(
+                    "could not move the venv into {}",
+                    final_dir.display()
+                )),
+                output_tail: outcome.output_tail,
+            });
         }
     }
     Ok((python, outcome))

@@ -15,7 +15,11 @@ pub struct Progress {
 impl Progress {
     /// A reporter on stderr.
     pub fn new() -> Progress {
-        Progress { interactive: std::io::stderr().is_terminal(), bar: None, started: Instant::now() }
+        Progress {
+            interactive: std::io::stderr().is_terminal(),
+            bar: None,
+            started: Instant::now(),
+        }
     }
 
     /// A stage begins.
@@ -23,7 +27,10 @@ impl Progress {
         self.started = Instant::now();
         if self.interactive {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             bar.set_message(stage.to_string());
             bar.enable_steady_tick(Duration::from_millis(100));
             self.bar = Some(bar);
@@ -34,7 +41,10 @@ impl Progress {
     pub fn finish(&mut self, stage: &str, ok: bool, detail: &str) {
         let elapsed = self.started.elapsed();
         let mark = if ok { "ok  " } else { "FAIL" };
-        let line = format!("{mark} {stage:<11} {:>8.1} ms  {detail}", elapsed.as_secs_f64() * 1000.0);
+        let line = format!(
+            "{mark} {stage:<11} {:>8.1} ms  {detail}",
+            elapsed.as_secs_f64() * 1000.0
+        );
         match self.bar.take() {
             Some(bar) => bar.finish_and_clear(),
             None => {}

@@ -66,18 +66,24 @@ fn first_error(diagnostics: &[Diagnostic]) -> String {
 }
 
 /// Stage 1: prompt or spec JSON → checked spec plus diagnostics.
-pub fn spec_stage(input: &Input, options: &GenerateOptions) -> Result<(CheckedSpec, Vec<Diagnostic>), GenerateError> {
+pub fn spec_stage(
+    input: &Input,
+    options: &GenerateOptions,
+) -> Result<(CheckedSpec, Vec<Diagnostic>), GenerateError> {
     let (mut value, mut diagnostics) = match input {
         Input::Prompt(prompt) => {
             let extraction = extract(prompt);
-            let value = serde_json::to_value(&extraction.spec).expect("AppSpec is plain data and always serializes");
+            let value = serde_json::to_value(&extraction.spec)
+                .expect("AppSpec is plain data and always serializes");
             (value, extraction.diagnostics)
         }
         Input::Spec(value) => (value.clone(), Vec::new()),
     };
     if let Some(db) = options.db {
         if let Some(obj) = value.as_object_mut() {
-            let opts = obj.entry("options").or_insert_with(|| serde_json::json!({}));
+            let opts = obj
+                .entry("options")
+                .or_insert_with(|| serde_json::json!({}));
             if let Some(o) = opts.as_object_mut() {
                 o.insert("db".into(), serde_json::Value::String(db.as_str().into()));
             }
@@ -92,17 +98,31 @@ pub fn spec_stage(input: &Input, options: &GenerateOptions) -> Result<(CheckedSp
 }
 
 /// Stage 2: render the files.
-pub fn render_stage(spec: &CheckedSpec, options: &GenerateOptions) -> Result<FileTree, GenerateError> {
-    let render_options = RenderOptions { overview: options.overview.clone() };
+pub fn render_stage(
+    spec: &CheckedSpec,
+    options: &GenerateOptions,
+) -> Result<FileTree, GenerateError> {
+    let render_options = RenderOptions {
+        overview: options.overview.clone(),
+    };
     Ok(render(spec, &render_options)?)
 }
 
 /// Stages 3 and 4: review, fix what is fixable, review again.
-pub fn review_stage(spec: &CheckedSpec, tree: &FileTree) -> (FileTree, Review, Vec<AppliedFix>, Review) {
-    let cx = ReviewContext { auth_enabled: spec.spec().auth.enabled };
+pub fn review_stage(
+    spec: &CheckedSpec,
+    tree: &FileTree,
+) -> (FileTree, Review, Vec<AppliedFix>, Review) {
+    let cx = ReviewContext {
+        auth_enabled: spec.spec().auth.enabled,
+    };
     let initial = review(tree, cx);
     let (fixed, fixes) = fix(tree, &initial);
-    let final_review = if fixes.is_empty() { initial.clone() } else { review(&fixed, cx) };
+    let final_review = if fixes.is_empty() {
+        initial.clone()
+    } else {
+        review(&fixed, cx)
+    };
     (fixed, initial, fixes, final_review)
 }
 
@@ -111,5 +131,12 @@ pub fn generate(input: &Input, options: &GenerateOptions) -> Result<Generated, G
     let (spec, diagnostics) = spec_stage(input, options)?;
     let tree = render_stage(&spec, options)?;
     let (tree, initial_review, fixes, review) = review_stage(&spec, &tree);
-    Ok(Generated { spec: spec.into_inner(), diagnostics, tree, initial_review, fixes, review })
+    Ok(Generated {
+        spec: spec.into_inner(),
+        diagnostics,
+        tree,
+        initial_review,
+        fixes,
+        review,
+    })
 }

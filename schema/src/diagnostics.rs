@@ -30,7 +30,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A new diagnostic.
-    pub fn new(severity: Severity, code: &str, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        severity: Severity,
+        code: &str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity,
             code: code.to_string(),
@@ -65,7 +70,11 @@ impl fmt::Display for Diagnostic {
         if self.path.is_empty() {
             write!(f, "{level}[{}]: {}", self.code, self.message)
         } else {
-            write!(f, "{level}[{}] at {}: {}", self.code, self.path, self.message)
+            write!(
+                f,
+                "{level}[{}] at {}: {}",
+                self.code, self.path, self.message
+            )
         }
     }
 }

@@ -146,7 +146,10 @@ pub enum GenerationStatus {
 impl GenerationStatus {
     /// Whether no more changes will happen.
     pub fn is_final(self) -> bool {
-        matches!(self, GenerationStatus::Completed | GenerationStatus::Failed | GenerationStatus::Cancelled)
+        matches!(
+            self,
+            GenerationStatus::Completed | GenerationStatus::Failed | GenerationStatus::Cancelled
+        )
     }
 
     /// The lowercase name.
@@ -196,7 +199,15 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in order.
-    pub const ALL: [Stage; 7] = [Stage::Extract, Stage::Render, Stage::Review, Stage::Fix, Stage::Docs, Stage::Gates, Stage::Package];
+    pub const ALL: [Stage; 7] = [
+        Stage::Extract,
+        Stage::Render,
+        Stage::Review,
+        Stage::Fix,
+        Stage::Docs,
+        Stage::Gates,
+        Stage::Package,
+    ];
 
     /// The lowercase name.
     pub fn as_str(self) -> &'static str {
@@ -219,12 +230,19 @@ impl Stage {
     /// The stage after this one, skipping gates unless `validate`.
     pub fn next(self, validate: bool) -> Option<Stage> {
         let index = Stage::ALL.iter().position(|s| *s == self)?;
-        Stage::ALL[index + 1..].iter().copied().find(|s| validate || *s != Stage::Gates)
+        Stage::ALL[index + 1..]
+            .iter()
+            .copied()
+            .find(|s| validate || *s != Stage::Gates)
     }
 
     /// Overall progress (0..=100) once this stage has finished.
     pub fn progress_after(self, validate: bool) -> u8 {
-        let stages: Vec<Stage> = Stage::ALL.iter().copied().filter(|s| validate || *s != Stage::Gates).collect();
+        let stages: Vec<Stage> = Stage::ALL
+            .iter()
+            .copied()
+            .filter(|s| validate || *s != Stage::Gates)
+            .collect();
         let done = stages.iter().position(|s| *s == self).map_or(0, |i| i + 1);
         u8::try_from(done * 100 / stages.len()).unwrap_or(100)
     }
@@ -382,7 +400,10 @@ impl EventKind {
 
     /// Whether this event ends the stream.
     pub fn is_final(self) -> bool {
-        matches!(self, EventKind::Completed | EventKind::Failed | EventKind::Cancelled)
+        matches!(
+            self,
+            EventKind::Completed | EventKind::Failed | EventKind::Cancelled
+        )
     }
 }
 
@@ -432,7 +453,10 @@ mod tests {
     fn tiers_match_the_table() {
         assert_eq!((Tier::Free.per_hour(), Tier::Free.concurrent()), (5, 1));
         assert_eq!((Tier::Pro.per_hour(), Tier::Pro.concurrent()), (100, 5));
-        assert_eq!((Tier::Enterprise.per_hour(), Tier::Enterprise.concurrent()), (1000, 20));
+        assert_eq!(
+            (Tier::Enterprise.per_hour(), Tier::Enterprise.concurrent()),
+            (1000, 20)
+        );
         assert_eq!(Tier::parse("PRO"), Some(Tier::Pro));
     }
 
@@ -444,6 +468,9 @@ mod tests {
         for k in ["stage_started", "completed", "log"] {
             assert_eq!(EventKind::parse(k).map(EventKind::as_str), Some(k));
         }
-        assert_eq!(GenerationStatus::parse("running"), Some(GenerationStatus::Running));
+        assert_eq!(
+            GenerationStatus::parse("running"),
+            Some(GenerationStatus::Running)
+        );
     }
 }

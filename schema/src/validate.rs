@@ -85,7 +85,12 @@ struct Checker {
     renamed_entities: Vec<(String, String)>,
 }
 
-fn keys_allowed(obj: &Map<String, Value>, allowed: &[&str], path: &str, diags: &mut Vec<Diagnostic>) {
+fn keys_allowed(
+    obj: &Map<String, Value>,
+    allowed: &[&str],
+    path: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
     for key in obj.keys() {
         if !allowed.contains(&key.as_str()) {
             diags.push(Diagnostic::error(
@@ -144,7 +149,15 @@ impl Checker {
         };
         keys_allowed(
             obj,
-            &["version", "name", "description", "entities", "relations", "auth", "options"],
+            &[
+                "version",
+                "name",
+                "description",
+                "entities",
+                "relations",
+                "auth",
+                "options",
+            ],
             "",
             &mut self.diags,
         );
@@ -154,7 +167,9 @@ impl Checker {
             Some(v) => self.err(
                 "unsupported_version",
                 "version",
-                format!("spec version {v} is not supported; this build reads version {SPEC_VERSION}"),
+                format!(
+                    "spec version {v} is not supported; this build reads version {SPEC_VERSION}"
+                ),
             ),
         }
         let raw_name = obj.get("name").and_then(Value::as_str).unwrap_or("");
@@ -163,7 +178,11 @@ impl Checker {
             name = "app".into();
             self.warn("missing_name", "name", "no usable `name`; using `app`");
         } else if name != raw_name {
-            self.info("renamed", "name", format!("project name `{raw_name}` normalized to `{name}`"));
+            self.info(
+                "renamed",
+                "name",
+                format!("project name `{raw_name}` normalized to `{name}`"),
+            );
         }
         if name.starts_with(|c: char| c.is_ascii_digit()) {
             name = format!("app_{name}");
@@ -182,7 +201,10 @@ impl Checker {
                     self.err(
                         "too_many_entities",
                         "entities",
-                        format!("{} entities; at most {MAX_ENTITIES} are supported", items.len()),
+                        format!(
+                            "{} entities; at most {MAX_ENTITIES} are supported",
+                            items.len()
+                        ),
                     );
                 }
                 for (i, item) in items.iter().enumerate().take(MAX_ENTITIES) {
@@ -191,7 +213,11 @@ impl Checker {
                     }
                 }
             }
-            Some(_) => self.err("invalid_entities", "entities", "`entities` must be an array"),
+            Some(_) => self.err(
+                "invalid_entities",
+                "entities",
+                "`entities` must be an array",
+            ),
             None => {}
         }
         self.dedupe_entities(&mut entities);
@@ -206,7 +232,11 @@ impl Checker {
                 }
             }
             Some(Value::Null) | None => {}
-            Some(_) => self.err("invalid_relations", "relations", "`relations` must be an array"),
+            Some(_) => self.err(
+                "invalid_relations",
+                "relations",
+                "`relations` must be an array",
+            ),
         }
         let auth = self.read_auth(obj.get("auth"));
         let options = self.read_options(obj.get("options"));
@@ -230,11 +260,20 @@ impl Checker {
             self.err("invalid_entity", path, "an entity must be an object");
             return None;
         };
-        keys_allowed(obj, &["name", "table", "fields", "description"], path, &mut self.diags);
+        keys_allowed(
+            obj,
+            &["name", "table", "fields", "description"],
+            path,
+            &mut self.diags,
+        );
         let raw_name = obj.get("name").and_then(Value::as_str).unwrap_or("").trim();
         let mut name = pascal_case(&singularize(&snake_case(raw_name)));
         if name.is_empty() {
-            self.err("invalid_name", join(path, "name"), "an entity needs a non-empty `name`");
+            self.err(
+                "invalid_name",
+                join(path, "name"),
+                "an entity needs a non-empty `name`",
+            );
             return None;
         }
         if name.starts_with(|c: char| c.is_ascii_digit()) {
@@ -243,11 +282,14 @@ impl Checker {
         if RESERVED_CLASS_NAMES.contains(&name.as_str()) {
             let renamed = format!("{name}Record");
             self.renamed_entities.push((name.clone(), renamed.clone()));
-            self.renamed_entities.push((raw_name.to_string(), renamed.clone()));
+            self.renamed_entities
+                .push((raw_name.to_string(), renamed.clone()));
             self.warn(
                 "renamed_reserved",
                 join(path, "name"),
-                format!("entity name `{name}` is used by the generated code; renamed to `{renamed}`"),
+                format!(
+                    "entity name `{name}` is used by the generated code; renamed to `{renamed}`"
+                ),
             );
             name = renamed;
         } else if name != raw_name {
@@ -257,7 +299,11 @@ impl Checker {
                 format!("entity `{raw_name}` normalized to `{name}` (PascalCase, singular)"),
             );
         }
-        let raw_table = obj.get("table").and_then(Value::as_str).unwrap_or("").trim();
+        let raw_table = obj
+            .get("table")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim();
         let mut table = if raw_table.is_empty() {
             pluralize(&snake_case(&name))
         } else {
@@ -265,7 +311,10 @@ impl Checker {
         };
         if is_reserved(&table) {
             let already_plural = singularize(&table) != table;
-            let renamed = if already_plural || is_reserved(&pluralize(&table)) || pluralize(&table) == table {
+            let renamed = if already_plural
+                || is_reserved(&pluralize(&table))
+                || pluralize(&table) == table
+            {
                 format!("app_{table}")
             } else {
                 pluralize(&table)
@@ -303,7 +352,11 @@ impl Checker {
                 }
             }
             None | Some(Value::Null) => {}
-            Some(_) => self.err("invalid_fields", join(path, "fields"), "`fields` must be an array"),
+            Some(_) => self.err(
+                "invalid_fields",
+                join(path, "fields"),
+                "`fields` must be an array",
+            ),
         }
         let mut seen = BTreeSet::new();
         fields.retain(|f: &Field| {
@@ -311,7 +364,10 @@ impl Checker {
                 self.diags.push(Diagnostic::info(
                     "implicit_field",
                     format!("{path}.fields"),
-                    format!("field `{}` is generated for every entity; dropped from `{name}`", f.name),
+                    format!(
+                        "field `{}` is generated for every entity; dropped from `{name}`",
+                        f.name
+                    ),
                 ));
                 return false;
             }
@@ -325,7 +381,11 @@ impl Checker {
             }
             true
         });
-        Some(Entity { name, table, fields })
+        Some(Entity {
+            name,
+            table,
+            fields,
+        })
     }
 
     fn read_field(&mut self, value: &Value, path: &str) -> Option<Field> {
@@ -336,8 +396,16 @@ impl Checker {
         keys_allowed(
             obj,
             &[
-                "name", "type", "required", "unique", "default", "enum_values", "max_length", "min",
-                "max", "description",
+                "name",
+                "type",
+                "required",
+                "unique",
+                "default",
+                "enum_values",
+                "max_length",
+                "min",
+                "max",
+                "description",
             ],
             path,
             &mut self.diags,
@@ -345,14 +413,22 @@ impl Checker {
         let raw_name = obj.get("name").and_then(Value::as_str).unwrap_or("").trim();
         let mut name = snake_case(raw_name);
         if name.is_empty() {
-            self.err("invalid_name", join(path, "name"), "a field needs a non-empty `name`");
+            self.err(
+                "invalid_name",
+                join(path, "name"),
+                "a field needs a non-empty `name`",
+            );
             return None;
         }
         if name.starts_with(|c: char| c.is_ascii_digit()) {
             name = format!("field_{name}");
         }
         if name != raw_name {
-            self.info("renamed", join(path, "name"), format!("field `{raw_name}` normalized to `{name}`"));
+            self.info(
+                "renamed",
+                join(path, "name"),
+                format!("field `{raw_name}` normalized to `{name}`"),
+            );
         }
         if is_reserved(&name) || LIST_RESERVED.contains(&name.as_str()) {
             let renamed = rename_reserved_field(&name);
@@ -379,7 +455,10 @@ impl Checker {
                 self.err(
                     "unknown_type",
                     join(path, "type"),
-                    format!("unknown type `{raw_type}` for field `{name}`; known types: {}", known.join(", ")),
+                    format!(
+                        "unknown type `{raw_type}` for field `{name}`; known types: {}",
+                        known.join(", ")
+                    ),
                 );
                 return None;
             }
@@ -398,11 +477,18 @@ impl Checker {
                         _ => String::new(),
                     };
                     if text.is_empty() {
-                        self.warn("invalid_enum_value", join(path, "enum_values"), "dropped an empty or non-scalar enum value");
+                        self.warn(
+                            "invalid_enum_value",
+                            join(path, "enum_values"),
+                            "dropped an empty or non-scalar enum value",
+                        );
                         continue;
                     }
                     let member = crate::derived::enum_member_name(&text);
-                    if values.iter().any(|v| crate::derived::enum_member_name(v) == member) {
+                    if values
+                        .iter()
+                        .any(|v| crate::derived::enum_member_name(v) == member)
+                    {
                         self.warn(
                             "duplicate_enum_value",
                             join(path, "enum_values"),
@@ -415,7 +501,11 @@ impl Checker {
                 Some(values)
             }
             Some(_) => {
-                self.err("invalid_enum_values", join(path, "enum_values"), "`enum_values` must be an array of strings");
+                self.err(
+                    "invalid_enum_values",
+                    join(path, "enum_values"),
+                    "`enum_values` must be an array of strings",
+                );
                 None
             }
         };
@@ -448,13 +538,29 @@ impl Checker {
             Some(v) => match v.as_u64() {
                 Some(n) if (1..=65_535).contains(&n) => Some(n as u32),
                 _ => {
-                    self.err("invalid_max_length", join(path, "max_length"), "`max_length` must be an integer from 1 to 65535");
+                    self.err(
+                        "invalid_max_length",
+                        join(path, "max_length"),
+                        "`max_length` must be an integer from 1 to 65535",
+                    );
                     None
                 }
             },
         };
-        if max_length.is_some() && !matches!(field_type, FieldType::String | FieldType::Email | FieldType::Url | FieldType::Text) {
-            self.warn("ignored_max_length", join(path, "max_length"), format!("`max_length` does not apply to {} fields; ignored", field_type.as_str()));
+        if max_length.is_some()
+            && !matches!(
+                field_type,
+                FieldType::String | FieldType::Email | FieldType::Url | FieldType::Text
+            )
+        {
+            self.warn(
+                "ignored_max_length",
+                join(path, "max_length"),
+                format!(
+                    "`max_length` does not apply to {} fields; ignored",
+                    field_type.as_str()
+                ),
+            );
             max_length = None;
         }
         let mut bound = |key: &str| -> Option<f64> {
@@ -463,7 +569,11 @@ impl Checker {
                 Some(v) => match v.as_f64() {
                     Some(n) if n.is_finite() => Some(n),
                     _ => {
-                        self.diags.push(Diagnostic::error("invalid_bound", join(path, key), format!("`{key}` must be a number")));
+                        self.diags.push(Diagnostic::error(
+                            "invalid_bound",
+                            join(path, key),
+                            format!("`{key}` must be a number"),
+                        ));
                         None
                     }
                 },
@@ -472,21 +582,36 @@ impl Checker {
         let mut min = bound("min");
         let mut max = bound("max");
         if (min.is_some() || max.is_some())
-            && !matches!(field_type, FieldType::Integer | FieldType::Float | FieldType::Decimal)
+            && !matches!(
+                field_type,
+                FieldType::Integer | FieldType::Float | FieldType::Decimal
+            )
         {
-            self.warn("ignored_bounds", path, format!("`min`/`max` only apply to numbers; ignored on `{name}`"));
+            self.warn(
+                "ignored_bounds",
+                path,
+                format!("`min`/`max` only apply to numbers; ignored on `{name}`"),
+            );
             min = None;
             max = None;
         }
         if let (Some(lo), Some(hi)) = (min, max) {
             if lo > hi {
-                self.err("invalid_bounds", path, format!("`min` {lo} is greater than `max` {hi} on `{name}`"));
+                self.err(
+                    "invalid_bounds",
+                    path,
+                    format!("`min` {lo} is greater than `max` {hi} on `{name}`"),
+                );
             }
         }
         let mut default = obj.get("default").cloned().filter(|v| !v.is_null());
         if let Some(d) = &default {
             if let Err(why) = default_fits(d, field_type, enum_values.as_deref(), min, max) {
-                self.warn("invalid_default", join(path, "default"), format!("default {d} for `{name}` dropped: {why}"));
+                self.warn(
+                    "invalid_default",
+                    join(path, "default"),
+                    format!("default {d} for `{name}` dropped: {why}"),
+                );
                 default = None;
             }
         }
@@ -496,19 +621,33 @@ impl Checker {
             required,
             unique,
             default,
-            enum_values: if field_type == FieldType::Enum { enum_values } else { None },
+            enum_values: if field_type == FieldType::Enum {
+                enum_values
+            } else {
+                None
+            },
             max_length,
             min,
             max,
         })
     }
 
-    fn read_bool(&mut self, obj: &Map<String, Value>, key: &str, path: &str, fallback: bool) -> bool {
+    fn read_bool(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        fallback: bool,
+    ) -> bool {
         match obj.get(key) {
             None | Some(Value::Null) => fallback,
             Some(Value::Bool(b)) => *b,
             Some(other) => {
-                self.warn("invalid_flag", join(path, key), format!("`{key}` must be true or false, got {other}; using {fallback}"));
+                self.warn(
+                    "invalid_flag",
+                    join(path, key),
+                    format!("`{key}` must be true or false, got {other}; using {fallback}"),
+                );
                 fallback
             }
         }
@@ -520,14 +659,21 @@ impl Checker {
         let mut kept = Vec::new();
         for (i, e) in entities.drain(..).enumerate() {
             if !names.insert(e.name.clone()) {
-                self.err("duplicate_name", format!("entities[{i}].name"), format!("entity `{}` is defined twice", e.name));
+                self.err(
+                    "duplicate_name",
+                    format!("entities[{i}].name"),
+                    format!("entity `{}` is defined twice", e.name),
+                );
                 continue;
             }
             if let Some(other) = tables.insert(e.table.clone(), e.name.clone()) {
                 self.err(
                     "name_collision",
                     format!("entities[{i}].table"),
-                    format!("entities `{other}` and `{}` both use table `{}`", e.name, e.table),
+                    format!(
+                        "entities `{other}` and `{}` both use table `{}`",
+                        e.name, e.table
+                    ),
                 );
                 continue;
             }
@@ -541,7 +687,12 @@ impl Checker {
             self.err("invalid_relation", path, "a relation must be an object");
             return None;
         };
-        keys_allowed(obj, &["kind", "from", "to", "field", "required", "on_delete"], path, &mut self.diags);
+        keys_allowed(
+            obj,
+            &["kind", "from", "to", "field", "required", "on_delete"],
+            path,
+            &mut self.diags,
+        );
         let raw_kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
         let kind = match snake_case(raw_kind).as_str() {
             "many_to_one" | "belongs_to" => RelationKind::ManyToOne,
@@ -556,8 +707,18 @@ impl Checker {
                 return None;
             }
         };
-        let from = obj.get("from").and_then(Value::as_str).unwrap_or("").trim().to_string();
-        let to = obj.get("to").and_then(Value::as_str).unwrap_or("").trim().to_string();
+        let from = obj
+            .get("from")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let to = obj
+            .get("to")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let field = snake_case(obj.get("field").and_then(Value::as_str).unwrap_or(""));
         let required = self.read_bool(obj, "required", path, false);
         let on_delete = match obj.get("on_delete").and_then(Value::as_str) {
@@ -567,12 +728,23 @@ impl Checker {
                 "set_null" => OnDelete::SetNull,
                 "restrict" | "protect" | "no_action" => OnDelete::Restrict,
                 _ => {
-                    self.warn("invalid_on_delete", join(path, "on_delete"), format!("unknown on_delete `{raw}`; using cascade"));
+                    self.warn(
+                        "invalid_on_delete",
+                        join(path, "on_delete"),
+                        format!("unknown on_delete `{raw}`; using cascade"),
+                    );
                     OnDelete::Cascade
                 }
             },
         };
-        Some(Relation { kind, from, to, field, required, on_delete })
+        Some(Relation {
+            kind,
+            from,
+            to,
+            field,
+            required,
+            on_delete,
+        })
     }
 
     fn read_auth(&mut self, value: Option<&Value>) -> Auth {
@@ -590,7 +762,11 @@ impl Checker {
             for item in items {
                 let role = snake_case(item.as_str().unwrap_or(""));
                 if role.is_empty() || roles.contains(&role) {
-                    self.warn("invalid_role", "auth.roles", format!("role {item} is empty or repeated; dropped"));
+                    self.warn(
+                        "invalid_role",
+                        "auth.roles",
+                        format!("role {item} is empty or repeated; dropped"),
+                    );
                     continue;
                 }
                 roles.push(role);
@@ -611,38 +787,69 @@ impl Checker {
         let db = match obj.get("db").and_then(Value::as_str) {
             None => Database::default(),
             Some(raw) => Database::parse(raw).unwrap_or_else(|| {
-                self.err("unknown_db", "options.db", format!("unknown database `{raw}`; use sqlite, postgresql or mysql"));
+                self.err(
+                    "unknown_db",
+                    "options.db",
+                    format!("unknown database `{raw}`; use sqlite, postgresql or mysql"),
+                );
                 Database::default()
             }),
         };
-        let stack = obj.get("stack").and_then(Value::as_str).unwrap_or(STACK_FASTAPI_SQLALCHEMY).to_string();
+        let stack = obj
+            .get("stack")
+            .and_then(Value::as_str)
+            .unwrap_or(STACK_FASTAPI_SQLALCHEMY)
+            .to_string();
         if stack != STACK_FASTAPI_SQLALCHEMY {
-            self.err("unknown_stack", "options.stack", format!("unknown stack `{stack}`; available: {STACK_FASTAPI_SQLALCHEMY}"));
+            self.err(
+                "unknown_stack",
+                "options.stack",
+                format!("unknown stack `{stack}`; available: {STACK_FASTAPI_SQLALCHEMY}"),
+            );
         }
         Options { db, stack }
     }
 
     fn normalize_auth(&mut self, spec: &mut AppSpec) {
         if !spec.auth.roles.is_empty() && !spec.auth.enabled {
-            self.info("auth_enabled", "auth.enabled", "roles are listed, so auth is enabled");
+            self.info(
+                "auth_enabled",
+                "auth.enabled",
+                "roles are listed, so auth is enabled",
+            );
             spec.auth.enabled = true;
         }
         if !spec.auth.enabled {
             return;
         }
         if spec.entity(USER_ENTITY).is_none() {
-            self.info("user_entity_added", "entities", "auth is enabled, so a `User` entity was added");
+            self.info(
+                "user_entity_added",
+                "entities",
+                "auth is enabled, so a `User` entity was added",
+            );
             spec.entities.insert(
                 0,
-                Entity { name: USER_ENTITY.into(), table: "users".into(), fields: Vec::new() },
+                Entity {
+                    name: USER_ENTITY.into(),
+                    table: "users".into(),
+                    fields: Vec::new(),
+                },
             );
         }
-        let user_index = spec.entities.iter().position(|e| e.name == USER_ENTITY).expect("inserted above");
+        let user_index = spec
+            .entities
+            .iter()
+            .position(|e| e.name == USER_ENTITY)
+            .expect("inserted above");
         let path = format!("entities[{user_index}]");
         let user = &mut spec.entities[user_index];
         let before = user.fields.len();
         user.fields.retain(|f| {
-            !matches!(f.name.as_str(), "password" | "hashed_password" | "password_hash" | "role" | "role_value")
+            !matches!(
+                f.name.as_str(),
+                "password" | "hashed_password" | "password_hash" | "role" | "role_value"
+            )
         });
         if user.fields.len() != before {
             self.diags.push(Diagnostic::info(
@@ -658,14 +865,22 @@ impl Checker {
                     email.field_type = FieldType::Email;
                     email.unique = true;
                     email.required = true;
-                    self.diags.push(Diagnostic::info("auth_email", format!("{path}.fields"), "`User.email` made a required, unique email for login"));
+                    self.diags.push(Diagnostic::info(
+                        "auth_email",
+                        format!("{path}.fields"),
+                        "`User.email` made a required, unique email for login",
+                    ));
                 }
             }
             None => {
                 let mut email = Field::new("email", FieldType::Email);
                 email.unique = true;
                 user.fields.insert(0, email);
-                self.diags.push(Diagnostic::info("auth_email", format!("{path}.fields"), "added `User.email` for login"));
+                self.diags.push(Diagnostic::info(
+                    "auth_email",
+                    format!("{path}.fields"),
+                    "added `User.email` for login",
+                ));
             }
         }
     }
@@ -684,8 +899,12 @@ impl Checker {
             .collect();
         for (original, renamed) in &self.renamed_entities {
             if spec.entity(renamed).is_some() {
-                by_key.entry(original.to_ascii_lowercase()).or_insert_with(|| renamed.clone());
-                by_key.entry(snake_case(original)).or_insert_with(|| renamed.clone());
+                by_key
+                    .entry(original.to_ascii_lowercase())
+                    .or_insert_with(|| renamed.clone());
+                by_key
+                    .entry(snake_case(original))
+                    .or_insert_with(|| renamed.clone());
             }
         }
         let resolve = |raw: &str| -> Option<String> {
@@ -693,7 +912,9 @@ impl Checker {
             by_key
                 .get(&lower)
                 .or_else(|| by_key.get(&snake_case(raw)))
-                .or_else(|| by_key.get(&pascal_case(&singularize(&snake_case(raw))).to_ascii_lowercase()))
+                .or_else(|| {
+                    by_key.get(&pascal_case(&singularize(&snake_case(raw))).to_ascii_lowercase())
+                })
                 .cloned()
         };
         let mut kept: Vec<Relation> = Vec::new();
@@ -710,7 +931,11 @@ impl Checker {
                         }
                     }
                     None => {
-                        self.err("unknown_entity", join(&path, side), format!("relation {side} `{raw}`, which is not an entity"));
+                        self.err(
+                            "unknown_entity",
+                            join(&path, side),
+                            format!("relation {side} `{raw}`, which is not an entity"),
+                        );
                         missing = true;
                     }
                 }
@@ -725,11 +950,17 @@ impl Checker {
                         rel.field = default_fk;
                     } else if !rel.field.ends_with("_id") {
                         let fk = format!("{}_id", rel.field);
-                        self.info("renamed", join(&path, "field"), format!("foreign key `{}` renamed to `{fk}`", rel.field));
+                        self.info(
+                            "renamed",
+                            join(&path, "field"),
+                            format!("foreign key `{}` renamed to `{fk}`", rel.field),
+                        );
                         rel.field = fk;
                     }
                     let stem = rel.field.trim_end_matches("_id").to_string();
-                    if crate::names::PYTHON_RESERVED.contains(&stem.as_str()) || is_reserved(&rel.field) {
+                    if crate::names::PYTHON_RESERVED.contains(&stem.as_str())
+                        || is_reserved(&rel.field)
+                    {
                         let fk = format!("{}_id", rename_reserved_field(&stem));
                         self.warn("renamed_reserved", join(&path, "field"), format!("foreign key `{}` would make a reserved attribute name; renamed to `{fk}`", rel.field));
                         rel.field = fk;
@@ -739,13 +970,22 @@ impl Checker {
                         rel.required = false;
                     }
                     if rel.required && rel.on_delete == OnDelete::SetNull {
-                        self.warn("invalid_on_delete", join(&path, "on_delete"), "set_null needs an optional relation; using cascade");
+                        self.warn(
+                            "invalid_on_delete",
+                            join(&path, "on_delete"),
+                            "set_null needs an optional relation; using cascade",
+                        );
                         rel.on_delete = OnDelete::Cascade;
                     }
                     if let Some(child) = spec.entities.iter_mut().find(|e| e.name == rel.from) {
                         let stem = rel.field.trim_end_matches("_id").to_string();
                         let before = child.fields.len();
-                        child.fields.retain(|f| f.name != rel.field && !(f.name == stem && f.field_type != FieldType::Json && is_reference_like(f)));
+                        child.fields.retain(|f| {
+                            f.name != rel.field
+                                && !(f.name == stem
+                                    && f.field_type != FieldType::Json
+                                    && is_reference_like(f))
+                        });
                         if child.fields.len() != before {
                             self.info("merged_foreign_key", &path, format!("field `{}` on `{}` is the relation's foreign key; merged into the relation", rel.field, rel.from));
                         }
@@ -766,10 +1006,19 @@ impl Checker {
             let duplicate = kept.iter().any(|k| {
                 k.kind == rel.kind
                     && ((k.from == rel.from && k.to == rel.to && k.field == rel.field)
-                        || (rel.kind == RelationKind::ManyToMany && k.from == rel.to && k.to == rel.from))
+                        || (rel.kind == RelationKind::ManyToMany
+                            && k.from == rel.to
+                            && k.to == rel.from))
             });
             if duplicate {
-                self.warn("duplicate_relation", &path, format!("relation {} → {} repeats another; dropped", rel.from, rel.to));
+                self.warn(
+                    "duplicate_relation",
+                    &path,
+                    format!(
+                        "relation {} → {} repeats another; dropped",
+                        rel.from, rel.to
+                    ),
+                );
                 continue;
             }
             kept.push(rel);
@@ -798,7 +1047,12 @@ impl Checker {
                         break;
                     }
                     if seen.insert(node.clone()) {
-                        stack.extend(edges.iter().filter(|(_, r)| r.from == node).map(|(_, r)| r.to.clone()));
+                        stack.extend(
+                            edges
+                                .iter()
+                                .filter(|(_, r)| r.from == node)
+                                .map(|(_, r)| r.to.clone()),
+                        );
                     }
                 }
                 if cycle_edge.is_some() {
@@ -830,7 +1084,9 @@ impl Checker {
                         format!("`{}.{name}` is used twice ({previous:?} and {origin:?}); rename a field or a relation's `field`", entity.name),
                     );
                 }
-                if crate::names::PYTHON_RESERVED.contains(&name.as_str()) && origin == crate::derived::AttributeOrigin::Relationship {
+                if crate::names::PYTHON_RESERVED.contains(&name.as_str())
+                    && origin == crate::derived::AttributeOrigin::Relationship
+                {
                     self.err("reserved_name", format!("entities[{i}]"), format!("relation attribute `{}.{name}` is a reserved word; set the relation's `field`", entity.name));
                 }
             }
@@ -850,28 +1106,52 @@ impl Checker {
         let mut tables: BTreeSet<String> = spec.entities.iter().map(|e| e.table.clone()).collect();
         for (i, rel) in spec.relations.iter().enumerate() {
             if rel.kind == RelationKind::ManyToMany && !tables.insert(rel.field.clone()) {
-                self.err("name_collision", format!("relations[{i}].field"), format!("association table `{}` clashes with another table", rel.field));
+                self.err(
+                    "name_collision",
+                    format!("relations[{i}].field"),
+                    format!(
+                        "association table `{}` clashes with another table",
+                        rel.field
+                    ),
+                );
             }
         }
         for entity in &spec.entities {
-            if entity.name.to_ascii_lowercase() == spec.name.replace('_', "") && entity.name == "App" {
-                self.err("name_collision", "name", "an entity named `App` clashes with the `app` package");
+            if entity.name.to_ascii_lowercase() == spec.name.replace('_', "")
+                && entity.name == "App"
+            {
+                self.err(
+                    "name_collision",
+                    "name",
+                    "an entity named `App` clashes with the `app` package",
+                );
             }
         }
     }
 }
 
 fn table_of(spec: &AppSpec, entity: &str) -> String {
-    spec.entity(entity).map(|e| e.table.clone()).unwrap_or_else(|| pluralize(&snake_case(entity)))
+    spec.entity(entity)
+        .map(|e| e.table.clone())
+        .unwrap_or_else(|| pluralize(&snake_case(entity)))
 }
 
 /// A scalar field that merely names the related entity (`publisher` on a book that belongs to a
 /// publisher) duplicates the relation.
 fn is_reference_like(field: &Field) -> bool {
-    matches!(field.field_type, FieldType::String | FieldType::Integer | FieldType::Uuid)
+    matches!(
+        field.field_type,
+        FieldType::String | FieldType::Integer | FieldType::Uuid
+    )
 }
 
-fn default_fits(value: &Value, t: FieldType, enum_values: Option<&[String]>, min: Option<f64>, max: Option<f64>) -> Result<(), String> {
+fn default_fits(
+    value: &Value,
+    t: FieldType,
+    enum_values: Option<&[String]>,
+    min: Option<f64>,
+    max: Option<f64>,
+) -> Result<(), String> {
     let in_bounds = |n: f64| -> Result<(), String> {
         if min.is_some_and(|lo| n < lo) || max.is_some_and(|hi| n > hi) {
             return Err("outside min/max".into());
@@ -879,8 +1159,19 @@ fn default_fits(value: &Value, t: FieldType, enum_values: Option<&[String]>, min
         Ok(())
     };
     match t {
-        FieldType::String | FieldType::Text | FieldType::Email | FieldType::Url | FieldType::Date | FieldType::Datetime | FieldType::Time | FieldType::Uuid => {
-            if value.is_string() { Ok(()) } else { Err("expected a string".into()) }
+        FieldType::String
+        | FieldType::Text
+        | FieldType::Email
+        | FieldType::Url
+        | FieldType::Date
+        | FieldType::Datetime
+        | FieldType::Time
+        | FieldType::Uuid => {
+            if value.is_string() {
+                Ok(())
+            } else {
+                Err("expected a string".into())
+            }
         }
         FieldType::Integer => match value.as_i64() {
             Some(n) => in_bounds(n as f64),
@@ -890,7 +1181,13 @@ fn default_fits(value: &Value, t: FieldType, enum_values: Option<&[String]>, min
             Some(n) => in_bounds(n),
             None => Err("expected a number".into()),
         },
-        FieldType::Boolean => if value.is_boolean() { Ok(()) } else { Err("expected true or false".into()) },
+        FieldType::Boolean => {
+            if value.is_boolean() {
+                Ok(())
+            } else {
+                Err("expected true or false".into())
+            }
+        }
         FieldType::Enum => match value.as_str() {
             Some(s) if enum_values.is_some_and(|vs| vs.iter().any(|v| v == s)) => Ok(()),
             _ => Err("not one of enum_values".into()),

@@ -10,14 +10,22 @@ use crate::cli::{BenchArgs, BenchCommand};
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.which {
         BenchCommand::Generate { iterations, json } => {
-            let report = codebegen_benches::generate::run(iterations).map_err(anyhow::Error::msg)?;
+            let report =
+                codebegen_benches::generate::run(iterations).map_err(anyhow::Error::msg)?;
             print!("{}", codebegen_benches::generate::table(&report));
             if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        BenchCommand::Http { rate, seconds, users, create_rate, json } => {
+        BenchCommand::Http {
+            rate,
+            seconds,
+            users,
+            create_rate,
+            json,
+        } => {
             let config = codebegen_benches::http::HttpBenchConfig {
                 exe: std::env::current_exe().context("locating the codebegen binary")?,
                 rate,
@@ -28,7 +36,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             let report = codebegen_benches::http::run(&config).map_err(anyhow::Error::msg)?;
             print!("{}", codebegen_benches::http::table(&report));
             if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
             Ok(ExitCode::SUCCESS)
         }

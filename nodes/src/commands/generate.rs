@@ -20,8 +20,10 @@ pub const MANIFEST: &str = "codebegen.json";
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let input = match (&args.spec, &args.prompt) {
         (Some(path), _) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading spec file {}", path.display()))?;
-            let value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading spec file {}", path.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?;
             Input::Spec(value)
         }
         (None, Some(prompt)) => {
@@ -34,7 +36,10 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         (None, None) => bail!("give a prompt, or --spec FILE"),
     };
     let previous = check_output_dir(&args.out, args.force)?;
-    let options = GenerateOptions { db: super::database(args.db), overview: None };
+    let options = GenerateOptions {
+        db: super::database(args.db),
+        overview: None,
+    };
     let mut progress = Progress::new();
 
     progress.start("spec");
@@ -50,7 +55,16 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     };
     let spec_ms = t.elapsed().as_secs_f64() * 1000.0;
     let s = spec.spec();
-    progress.finish("spec", true, &format!("{} entities, {} relations, auth {}", s.entities.len(), s.relations.len(), if s.auth.enabled { "on" } else { "off" }));
+    progress.finish(
+        "spec",
+        true,
+        &format!(
+            "{} entities, {} relations, auth {}",
+            s.entities.len(),
+            s.relations.len(),
+            if s.auth.enabled { "on" } else { "off" }
+        ),
+    );
     super::print_diagnostics(&diagnostics);
 
     progress.start("render");
@@ -63,7 +77,17 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     let (tree, initial_review, fixes, review) = review_stage(&spec, &tree);
     let review_ms = t.elapsed().as_secs_f64() * 1000.0;
-    progress.finish("review", true, &format!("score {} → {} after {} fixes, {} findings left", initial_review.score, review.score, fixes.len(), review.findings.len()));
+    progress.finish(
+        "review",
+        true,
+        &format!(
+            "score {} → {} after {} fixes, {} findings left",
+            initial_review.score,
+            review.score,
+            fixes.len(),
+            review.findings.len()
+        ),
+    );
 
     write_tree(&args.out, &tree, previous.as_ref())?;
 
@@ -86,9 +110,17 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         "files": tree.listing(),
         "timings_ms": { "spec": spec_ms, "render": render_ms, "review": review_ms },
     });
-    std::fs::write(args.out.join(MANIFEST), serde_json::to_string_pretty(&manifest)? + "\n").context("writing codebegen.json")?;
+    std::fs::write(
+        args.out.join(MANIFEST),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )
+    .context("writing codebegen.json")?;
     eprintln!("wrote {} files to {}", tree.len() + 1, args.out.display());
-    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Refuses a non-empty directory without `--force`; returns the file list of an earlier
@@ -100,20 +132,39 @@ fn check_output_dir(out: &Path, force: bool) -> anyhow::Result<Option<Vec<String
     if !out.is_dir() {
         bail!("{} exists and is not a directory", out.display());
     }
-    let non_empty = std::fs::read_dir(out).with_context(|| format!("reading {}", out.display()))?.next().is_some();
+    let non_empty = std::fs::read_dir(out)
+        .with_context(|| format!("reading {}", out.display()))?
+        .next()
+        .is_some();
     if non_empty && !force {
-        bail!("{} is not empty; pass --force to write into it", out.display());
+        bail!(
+            "{} is not empty; pass --force to write into it",
+            out.display()
+        );
     }
     let manifest = std::fs::read_to_string(out.join(MANIFEST)).ok();
-    Ok(manifest.and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok()).map(|v| {
-        v["files"].as_array().map(|files| files.iter().filter_map(|f| f["path"].as_str().map(str::to_string)).collect()).unwrap_or_default()
-    }))
+    Ok(manifest
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
+        .map(|v| {
+            v["files"]
+                .as_array()
+                .map(|files| {
+                    files
+                        .iter()
+                        .filter_map(|f| f["path"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }))
 }
 
 fn write_tree(out: &Path, tree: &FileTree, previous: Option<&Vec<String>>) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     if let Some(previous) = previous {
-        for stale in previous.iter().filter(|p| tree.get(p).is_none() && is_safe_relative(p)) {
+        for stale in previous
+            .iter()
+            .filter(|p| tree.get(p).is_none() && is_safe_relative(p))
+        {
             let _ = std::fs::remove_file(out.join(stale));
         }
     }
@@ -123,14 +174,18 @@ fn write_tree(out: &Path, tree: &FileTree, previous: Option<&Vec<String>>) -> an
         }
         let target = out.join(path);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
-        std::fs::write(&target, content).with_context(|| format!("writing {}", target.display()))?;
+        std::fs::write(&target, content)
+            .with_context(|| format!("writing {}", target.display()))?;
     }
     Ok(())
 }
 
 fn is_safe_relative(path: &str) -> bool {
     let p = Path::new(path);
-    p.is_relative() && p.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+    p.is_relative()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }

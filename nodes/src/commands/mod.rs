@@ -40,7 +40,10 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
 }
 
 fn gate_config(args: &GateArgs) -> codebegen_gates::GateConfig {
-    let data_dir = args.data_dir.clone().unwrap_or_else(crate::paths::default_data_dir);
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(crate::paths::default_data_dir);
     let mut config = codebegen_gates::GateConfig::new(&data_dir);
     config.python = args.python.clone();
     config.gate_timeout = std::time::Duration::from_secs(args.gate_timeout);
@@ -49,7 +52,10 @@ fn gate_config(args: &GateArgs) -> codebegen_gates::GateConfig {
 }
 
 /// Runs the gates with progress lines; returns the report.
-fn run_gates_with_progress(dir: &std::path::Path, config: &codebegen_gates::GateConfig) -> anyhow::Result<codebegen_gates::GateReport> {
+fn run_gates_with_progress(
+    dir: &std::path::Path,
+    config: &codebegen_gates::GateConfig,
+) -> anyhow::Result<codebegen_gates::GateReport> {
     use codebegen_gates::{GateEvent, GateStatus};
     let mut progress = crate::progress::Progress::new();
     let report = codebegen_gates::run_gates(dir, config, &mut |event| match event {
@@ -63,7 +69,11 @@ fn run_gates_with_progress(dir: &std::path::Path, config: &codebegen_gates::Gate
             };
             progress.finish(result.gate.as_str(), ok, &detail);
             if !ok && !result.output_tail.is_empty() {
-                eprintln!("--- {} output (tail) ---\n{}", result.gate.as_str(), result.output_tail.trim_end());
+                eprintln!(
+                    "--- {} output (tail) ---\n{}",
+                    result.gate.as_str(),
+                    result.output_tail.trim_end()
+                );
             }
         }
     })?;

@@ -9,7 +9,10 @@ use crate::cli::SpecArgs;
 
 /// Runs the command.
 pub fn run(args: SpecArgs) -> anyhow::Result<ExitCode> {
-    let options = GenerateOptions { db: super::database(args.db), overview: None };
+    let options = GenerateOptions {
+        db: super::database(args.db),
+        overview: None,
+    };
     match spec_stage(&Input::Prompt(args.prompt), &options) {
         Ok((spec, diagnostics)) => {
             super::print_diagnostics(&diagnostics);

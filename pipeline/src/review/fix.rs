@@ -23,14 +23,20 @@ pub fn fix(tree: &FileTree, review: &Review) -> (FileTree, Vec<AppliedFix>) {
     let mut out = tree.clone();
     let mut applied = Vec::new();
     for finding in review.findings.iter().filter(|f| f.fixable) {
-        let Some(content) = out.files.get(&finding.file) else { continue };
+        let Some(content) = out.files.get(&finding.file) else {
+            continue;
+        };
         let fixed = match finding.rule.as_str() {
             "missing-final-newline" => Some(format!("{content}\n")),
             rule => edit_line(content, finding.line, |line| fix_line(rule, line)),
         };
         if let Some(fixed) = fixed.filter(|f| f != content) {
             out.files.insert(finding.file.clone(), fixed);
-            applied.push(AppliedFix { file: finding.file.clone(), line: finding.line, rule: finding.rule.clone() });
+            applied.push(AppliedFix {
+                file: finding.file.clone(),
+                line: finding.line,
+                rule: finding.rule.clone(),
+            });
         }
     }
     (out, applied)
@@ -44,8 +50,12 @@ fn fix_line(rule: &str, line: &str) -> String {
             let indent = &line[..line.len() - body.len()];
             format!("{}{body}", indent.replace('\t', "    "))
         }
-        "debug-enabled" => line.replace("debug=True", "debug=False").replacen("= True", "= False", 1),
-        "cors-wildcard-credentials" => line.replace("allow_credentials=True", "allow_credentials=False"),
+        "debug-enabled" => line
+            .replace("debug=True", "debug=False")
+            .replacen("= True", "= False", 1),
+        "cors-wildcard-credentials" => {
+            line.replace("allow_credentials=True", "allow_credentials=False")
+        }
         _ => line.to_string(),
     }
 }
@@ -69,20 +79,38 @@ mod tests {
         let before = review(&tree, ReviewContext::default());
         let (after, applied) = fix(&tree, &before);
         let remaining = review(&after, ReviewContext::default()).findings.len();
-        assert_eq!(remaining, 0, "left: {:?}", review(&after, ReviewContext::default()).findings);
-        (after.get("app/x.py").unwrap_or_default().to_string(), applied.len())
+        assert_eq!(
+            remaining,
+            0,
+            "left: {:?}",
+            review(&after, ReviewContext::default()).findings
+        );
+        (
+            after.get("app/x.py").unwrap_or_default().to_string(),
+            applied.len(),
+        )
     }
 
     #[test]
     fn fixes_whitespace_tabs_and_newline() {
-        assert_eq!(fixed("if True:\n\tx = 1   \ny = 2"), ("if True:\n    x = 1\ny = 2\n".to_string(), 3));
+        assert_eq!(
+            fixed("if True:\n\tx = 1   \ny = 2"),
+            ("if True:\n    x = 1\ny = 2\n".to_string(), 3)
+        );
     }
 
     #[test]
     fn fixes_debug_and_cors() {
-        assert_eq!(fixed("app = FastAPI(debug=True)\n").0, "app = FastAPI(debug=False)\n");
+        assert_eq!(
+            fixed("app = FastAPI(debug=True)\n").0,
+            "app = FastAPI(debug=False)\n"
+        );
         assert_eq!(fixed("DEBUG: bool = True\n").0, "DEBUG: bool = False\n");
-        let cors = "app.add_middleware(CORSMiddleware, allow_origins=[\"*\"], allow_credentials=True)\n";
-        assert_eq!(fixed(cors).0, cors.replace("allow_credentials=True", "allow_credentials=False"));
+        let cors =
+            "app.add_middleware(CORSMiddleware, allow_origins=[\"*\"], allow_credentials=True)\n";
+        assert_eq!(
+            fixed(cors).0,
+            cors.replace("allow_credentials=True", "allow_credentials=False")
+        );
     }
 }

@@ -122,15 +122,28 @@ pub fn review(tree: &FileTree, cx: ReviewContext) -> Review {
 fn is_text_config(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.starts_with(".env")
-        || [".toml", ".ini", ".cfg", ".yml", ".yaml", ".txt", ".md", "Dockerfile", "Makefile"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
+        || [
+            ".toml",
+            ".ini",
+            ".cfg",
+            ".yml",
+            ".yaml",
+            ".txt",
+            ".md",
+            "Dockerfile",
+            "Makefile",
+        ]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 /// 1-based line number of a byte offset.
 pub(crate) fn line_of(content: &str, offset: usize) -> u32 {
     let end = offset.min(content.len());
-    let newlines = content.as_bytes()[..end].iter().filter(|b| **b == b'\n').count();
+    let newlines = content.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
     u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
@@ -151,7 +164,11 @@ mod tests {
     }
 
     fn check(source: &str, expected: &[&str]) {
-        assert_eq!(rules(&[("app/x.py", source)], true), expected, "source:\n{source}");
+        assert_eq!(
+            rules(&[("app/x.py", source)], true),
+            expected,
+            "source:\n{source}"
+        );
     }
 
     #[test]
@@ -161,17 +178,35 @@ mod tests {
 
     #[test]
     fn clean_code_has_no_findings() {
-        check("import os\n\nSECRET_KEY = os.environ.get(\"SECRET_KEY\", \"\")\n", &[]);
+        check(
+            "import os\n\nSECRET_KEY = os.environ.get(\"SECRET_KEY\", \"\")\n",
+            &[],
+        );
     }
 
     #[test]
     fn security_rules() {
         check("x = eval(input())\n", &["app/x.py:1:eval"]);
-        check("SECRET_KEY = \"s3cr3t-value-123\"\n", &["app/x.py:1:hardcoded-secret"]);
-        check("api_token: str = \"abcdefgh12345678\"\n", &["app/x.py:1:hardcoded-secret"]);
-        check("db.execute(f\"SELECT * FROM t WHERE id = {x}\")\n", &["app/x.py:1:sql-string-format"]);
-        check("db.execute(\"SELECT * FROM t WHERE id = %s\" % x)\n", &["app/x.py:1:sql-string-format"]);
-        check("db.execute(text(\"SELECT \" + x))\n", &["app/x.py:1:sql-string-format"]);
+        check(
+            "SECRET_KEY = \"s3cr3t-value-123\"\n",
+            &["app/x.py:1:hardcoded-secret"],
+        );
+        check(
+            "api_token: str = \"abcdefgh12345678\"\n",
+            &["app/x.py:1:hardcoded-secret"],
+        );
+        check(
+            "db.execute(f\"SELECT * FROM t WHERE id = {x}\")\n",
+            &["app/x.py:1:sql-string-format"],
+        );
+        check(
+            "db.execute(\"SELECT * FROM t WHERE id = %s\" % x)\n",
+            &["app/x.py:1:sql-string-format"],
+        );
+        check(
+            "db.execute(text(\"SELECT \" + x))\n",
+            &["app/x.py:1:sql-string-format"],
+        );
         check("db.execute(\"SELECT 1\")\n", &[]);
         check("app = FastAPI(debug=True)\n", &["app/x.py:1:debug-enabled"]);
         check(
@@ -187,7 +222,10 @@ mod tests {
     #[test]
     fn writes_without_auth_are_flagged_only_when_auth_is_on() {
         let open = "@router.post(\"/items\")\ndef create(payload: dict, db=Depends(get_db)):\n    return payload\n";
-        assert_eq!(rules(&[("app/api/v1/items.py", open)], true), ["app/api/v1/items.py:1:write-without-auth"]);
+        assert_eq!(
+            rules(&[("app/api/v1/items.py", open)], true),
+            ["app/api/v1/items.py:1:write-without-auth"]
+        );
         assert!(rules(&[("app/api/v1/items.py", open)], false).is_empty());
         let guarded = "@router.post(\"/items\")\ndef create(payload: dict, user=Depends(get_current_user)):\n    return payload\n";
         assert!(rules(&[("app/api/v1/items.py", guarded)], true).is_empty());
@@ -203,14 +241,23 @@ mod tests {
         check("x = 1", &["app/x.py:1:missing-final-newline"]);
         check("if True:\n\tx = 1\n", &["app/x.py:2:tab-indentation"]);
         check("from os import *\n", &["app/x.py:1:star-import"]);
-        check("try:\n    pass\nexcept:\n    pass\n", &["app/x.py:3:bare-except"]);
+        check(
+            "try:\n    pass\nexcept:\n    pass\n",
+            &["app/x.py:3:bare-except"],
+        );
         let long = format!("x = \"{}\"\n", "a".repeat(120));
         check(&long, &["app/x.py:1:line-too-long"]);
     }
 
     #[test]
     fn config_files_are_checked() {
-        let found = rules(&[(".env", "SECRET_KEY=abcdefghijklmnop\n"), (".env.example", "SECRET_KEY=change-me\n")], true);
+        let found = rules(
+            &[
+                (".env", "SECRET_KEY=abcdefghijklmnop\n"),
+                (".env.example", "SECRET_KEY=change-me\n"),
+            ],
+            true,
+        );
         assert_eq!(found, [".env:1:hardcoded-secret"]);
     }
 

@@ -8,15 +8,42 @@ use rustpython_parser::text_size::TextRange;
 use super::{line_of, Category, Finding, FindingSeverity, ReviewContext};
 
 const SECRET_WORDS: &[&str] = &[
-    "secret", "password", "passwd", "token", "api_key", "apikey", "private_key", "access_key",
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "api_key",
+    "apikey",
+    "private_key",
+    "access_key",
 ];
-const NOT_SECRET_WORDS: &[&str] = &["url", "type", "endpoint", "path", "header", "expire", "name", "length", "algorithm"];
-const PLACEHOLDERS: &[&str] = &["change-me", "changeme", "change_me", "your-", "example", "xxx", "<", "replace"];
+const NOT_SECRET_WORDS: &[&str] = &[
+    "url",
+    "type",
+    "endpoint",
+    "path",
+    "header",
+    "expire",
+    "name",
+    "length",
+    "algorithm",
+];
+const PLACEHOLDERS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "change_me",
+    "your-",
+    "example",
+    "xxx",
+    "<",
+    "replace",
+];
 
 /// Whether an assignment target name suggests a credential.
 pub(super) fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|w| lower.contains(w)) && !NOT_SECRET_WORDS.iter().any(|w| lower.contains(w))
+    SECRET_WORDS.iter().any(|w| lower.contains(w))
+        && !NOT_SECRET_WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// Whether a literal looks like a real credential rather than an empty value or a placeholder.
@@ -30,7 +57,12 @@ pub(super) fn is_secret_value(value: &str) -> bool {
 }
 
 fn is_test_file(path: &str) -> bool {
-    path.starts_with("tests/") || path.contains("/tests/") || path.rsplit('/').next().is_some_and(|n| n.starts_with("test_") || n == "conftest.py")
+    path.starts_with("tests/")
+        || path.contains("/tests/")
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with("test_") || n == "conftest.py")
 }
 
 struct SecurityVisitor<'a> {
@@ -41,7 +73,14 @@ struct SecurityVisitor<'a> {
 }
 
 impl SecurityVisitor<'_> {
-    fn push(&mut self, range: TextRange, severity: FindingSeverity, rule: &str, message: String, fixable: bool) {
+    fn push(
+        &mut self,
+        range: TextRange,
+        severity: FindingSeverity,
+        rule: &str,
+        message: String,
+        fixable: bool,
+    ) {
         self.findings.push(Finding {
             file: self.path.to_string(),
             line: line_of(self.source, u32::from(range.start()) as usize),
@@ -61,16 +100,31 @@ impl SecurityVisitor<'_> {
         };
         if let Some(text) = string_constant(value) {
             if !is_test_file(self.path) && is_secret_name(&name) && is_secret_value(text) {
-                self.push(range, FindingSeverity::High, "hardcoded-secret", format!("`{name}` is set to a literal secret; read it from the environment"), false);
+                self.push(
+                    range,
+                    FindingSeverity::High,
+                    "hardcoded-secret",
+                    format!("`{name}` is set to a literal secret; read it from the environment"),
+                    false,
+                );
             }
         }
         if name.eq_ignore_ascii_case("debug") && is_true(value) {
-            self.push(range, FindingSeverity::Medium, "debug-enabled", format!("`{name}` defaults to True; debug must be opt-in"), true);
+            self.push(
+                range,
+                FindingSeverity::Medium,
+                "debug-enabled",
+                format!("`{name}` defaults to True; debug must be opt-in"),
+                true,
+            );
         }
     }
 
     fn check_route(&mut self, decorators: &[Expr], body_start: Option<u32>, def_range: TextRange) {
-        if !self.cx.auth_enabled || self.path.rsplit('/').next() == Some("auth.py") || is_test_file(self.path) {
+        if !self.cx.auth_enabled
+            || self.path.rsplit('/').next() == Some("auth.py")
+            || is_test_file(self.path)
+        {
             return;
         }
         let is_write = decorators.iter().any(|d| {
@@ -79,13 +133,32 @@ impl SecurityVisitor<'_> {
         if !is_write {
             return;
         }
-        let start = decorators.iter().map(|d| u32::from(d.range().start())).min().unwrap_or(u32::from(def_range.start()));
+        let start = decorators
+            .iter()
+            .map(|d| u32::from(d.range().start()))
+            .min()
+            .unwrap_or(u32::from(def_range.start()));
         let end = body_start.unwrap_or(u32::from(def_range.end()));
         let signature = self.source.get(start as usize..end as usize).unwrap_or("");
-        let guarded = ["current_user", "require_role", "get_current", "require_user", "CurrentUser", "AdminUser"].iter().any(|g| signature.contains(g));
+        let guarded = [
+            "current_user",
+            "require_role",
+            "get_current",
+            "require_user",
+            "CurrentUser",
+            "AdminUser",
+        ]
+        .iter()
+        .any(|g| signature.contains(g));
         if !guarded {
             let range = decorators.first().map(|d| d.range()).unwrap_or(def_range);
-            self.push(range, FindingSeverity::High, "write-without-auth", "a write endpoint does not depend on the current user while auth is enabled".into(), false);
+            self.push(
+                range,
+                FindingSeverity::High,
+                "write-without-auth",
+                "a write endpoint does not depend on the current user while auth is enabled".into(),
+                false,
+            );
         }
     }
 }
@@ -108,7 +181,10 @@ fn is_true(expr: &Expr) -> bool {
 /// literal, or `"...".format(...)`.
 fn is_formatted_string(expr: &Expr) -> bool {
     match expr {
-        Expr::JoinedStr(j) => j.values.iter().any(|v| matches!(v, Expr::FormattedValue(_))),
+        Expr::JoinedStr(j) => j
+            .values
+            .iter()
+            .any(|v| matches!(v, Expr::FormattedValue(_))),
         Expr::BinOp(b) => match b.op {
             Operator::Mod => string_constant(&b.left).is_some() || is_formatted_string(&b.left),
             Operator::Add => {
@@ -119,7 +195,9 @@ fn is_formatted_string(expr: &Expr) -> bool {
             }
             _ => false,
         },
-        Expr::Call(c) => matches!(c.func.as_ref(), Expr::Attribute(a) if a.attr.as_str() == "format" && string_constant(&a.value).is_some()),
+        Expr::Call(c) => {
+            matches!(c.func.as_ref(), Expr::Attribute(a) if a.attr.as_str() == "format" && string_constant(&a.value).is_some())
+        }
         _ => false,
     }
 }
@@ -136,25 +214,53 @@ impl Visitor for SecurityVisitor<'_> {
     fn visit_expr_call(&mut self, node: ast::ExprCall) {
         let name = call_name(&node.func).unwrap_or("").to_string();
         if matches!(node.func.as_ref(), Expr::Name(_)) && (name == "eval" || name == "exec") {
-            self.push(node.range, FindingSeverity::High, "eval", format!("`{name}` runs arbitrary code"), false);
+            self.push(
+                node.range,
+                FindingSeverity::High,
+                "eval",
+                format!("`{name}` runs arbitrary code"),
+                false,
+            );
         }
-        if matches!(name.as_str(), "execute" | "executemany" | "exec_driver_sql" | "text" | "executescript" | "raw") {
+        if matches!(
+            name.as_str(),
+            "execute" | "executemany" | "exec_driver_sql" | "text" | "executescript" | "raw"
+        ) {
             if let Some(first) = node.args.first() {
                 // `execute(text(...))`: the inner `text` call is checked on its own.
                 if is_formatted_string(first) {
-                    self.push(node.range, FindingSeverity::High, "sql-string-format", "SQL built by string formatting; use bound parameters".into(), false);
+                    self.push(
+                        node.range,
+                        FindingSeverity::High,
+                        "sql-string-format",
+                        "SQL built by string formatting; use bound parameters".into(),
+                        false,
+                    );
                 }
             }
         }
         for kw in &node.keywords {
             let Some(arg) = &kw.arg else { continue };
             if arg.as_str() == "debug" && is_true(&kw.value) {
-                self.push(node.range, FindingSeverity::Medium, "debug-enabled", "debug=True in a call; debug must be opt-in".into(), true);
+                self.push(
+                    node.range,
+                    FindingSeverity::Medium,
+                    "debug-enabled",
+                    "debug=True in a call; debug must be opt-in".into(),
+                    true,
+                );
             }
         }
-        let credentials = node.keywords.iter().any(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == "allow_credentials") && is_true(&k.value));
+        let credentials = node.keywords.iter().any(|k| {
+            k.arg
+                .as_ref()
+                .is_some_and(|a| a.as_str() == "allow_credentials")
+                && is_true(&k.value)
+        });
         let wildcard = node.keywords.iter().any(|k| {
-            k.arg.as_ref().is_some_and(|a| a.as_str() == "allow_origins")
+            k.arg
+                .as_ref()
+                .is_some_and(|a| a.as_str() == "allow_origins")
                 && match &k.value {
                     Expr::List(l) => l.elts.iter().any(|e| string_constant(e) == Some("*")),
                     Expr::Tuple(t) => t.elts.iter().any(|e| string_constant(e) == Some("*")),
@@ -162,16 +268,31 @@ impl Visitor for SecurityVisitor<'_> {
                 }
         });
         if credentials && wildcard {
-            self.push(node.range, FindingSeverity::High, "cors-wildcard-credentials", "CORS allows any origin together with credentials".into(), true);
+            self.push(
+                node.range,
+                FindingSeverity::High,
+                "cors-wildcard-credentials",
+                "CORS allows any origin together with credentials".into(),
+                true,
+            );
         }
         self.generic_visit_expr_call(node);
     }
 
     fn visit_expr_constant(&mut self, node: ast::ExprConstant) {
         if let Constant::Str(s) = &node.value {
-            let aws = s.len() == 20 && s.starts_with("AKIA") && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            let aws = s.len() == 20
+                && s.starts_with("AKIA")
+                && s.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
             if aws || s.contains("-----BEGIN") && s.contains("PRIVATE KEY") {
-                self.push(node.range, FindingSeverity::High, "hardcoded-secret", "a credential is embedded in the code".into(), false);
+                self.push(
+                    node.range,
+                    FindingSeverity::High,
+                    "hardcoded-secret",
+                    "a credential is embedded in the code".into(),
+                    false,
+                );
             }
         }
     }
@@ -219,9 +340,22 @@ impl Visitor for SecurityVisitor<'_> {
 }
 
 /// Runs the security checks over one parsed module.
-pub(super) fn check_module(path: &str, source: &str, module: ast::Mod, cx: ReviewContext, findings: &mut Vec<Finding>) {
-    let ast::Mod::Module(module) = module else { return };
-    let mut visitor = SecurityVisitor { path, source, cx, findings };
+pub(super) fn check_module(
+    path: &str,
+    source: &str,
+    module: ast::Mod,
+    cx: ReviewContext,
+    findings: &mut Vec<Finding>,
+) {
+    let ast::Mod::Module(module) = module else {
+        return;
+    };
+    let mut visitor = SecurityVisitor {
+        path,
+        source,
+        cx,
+        findings,
+    };
     for stmt in module.body {
         visitor.visit_stmt(stmt);
     }
@@ -230,14 +364,21 @@ pub(super) fn check_module(path: &str, source: &str, module: ast::Mod, cx: Revie
 /// Checks `.env`-style and Dockerfile lines for literal secrets.
 pub(super) fn check_config(path: &str, content: &str, findings: &mut Vec<Finding>) {
     let name = path.rsplit('/').next().unwrap_or(path);
-    let env_file = name.starts_with(".env") && !name.ends_with(".example") && !name.ends_with(".sample");
+    let env_file =
+        name.starts_with(".env") && !name.ends_with(".example") && !name.ends_with(".sample");
     let dockerfile = name == "Dockerfile";
     if !env_file && !dockerfile {
         return;
     }
     for (i, raw) in content.lines().enumerate() {
-        let line = raw.trim().trim_start_matches("ENV ").trim_start_matches("ARG ").trim_start_matches("export ");
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let line = raw
+            .trim()
+            .trim_start_matches("ENV ")
+            .trim_start_matches("ARG ")
+            .trim_start_matches("export ");
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         let value = value.trim().trim_matches('"').trim_matches('\'');
         if is_secret_name(key.trim()) && is_secret_value(value) {
             findings.push(Finding {
