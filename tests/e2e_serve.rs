@@ -1,11 +1,14 @@
 //! The one-node walk-through against the real binary: `codebegen serve` on port 0 with a
-//! temporary data directory, driven over HTTP.
+//! temporary data directory, driven over HTTP:
 //!
-//! 1. register, login, refresh; 2. project, generation, SSE until completed; 3. files, then the
-//! ZIP, which unzips into a project whose own pytest passes; 4. refinement and its diff; 5. the
-//! 6th free generation in an hour gets 429; 6. a second user gets 404 on the first user's
-//! generation; 7. kill -9 the server mid-generation, restart it, the generation completes and
-//! its event stream resumes from the last id.
+//! 1. register, login, refresh;
+//! 2. a project and a generation, followed over SSE until completed;
+//! 3. files, then the ZIP, which unzips into a project whose own pytest passes;
+//! 4. a refinement and its diff;
+//! 5. the 6th free generation in an hour gets 429;
+//! 6. a second user gets 404 on the first user's generation;
+//! 7. kill -9 the server mid-generation, restart it: the generation completes and its event
+//!    stream resumes from the last id.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -134,7 +134,7 @@ fn sample(field: &Value, n: u64) -> Value {
             let hi = max.unwrap_or(lo + 1000.0);
             json!(lo + (hi - lo) * (n as f64 % 4.0 + 1.0) / 8.0)
         }
-        "boolean" => json!(n % 2 == 0),
+        "boolean" => json!(n.is_multiple_of(2)),
         "date" => json!(format!("2030-01-{:02}", 1 + n % 28)),
         "datetime" => json!(format!("2030-01-{:02}T10:00:00", 1 + n % 28)),
         "time" => json!("10:30:00"),
@@ -163,7 +163,7 @@ fn root_entity(spec: &Value) -> Value {
         .iter()
         .find(|e| {
             let name = e["name"].as_str().unwrap_or("");
-            !required_children.contains(&name) && !(auth && name == "User")
+            !required_children.contains(&name) && (!auth || name != "User")
         })
         .cloned()
         .expect("a spec always has an entity without required parents")

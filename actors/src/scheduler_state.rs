@@ -194,7 +194,7 @@ mod tests {
             let mut capacity: HashMap<WorkerId, usize> = HashMap::new();
             let mut finished: HashMap<RequestId, &str> = HashMap::new();
             let mut submitted = 0u64;
-            let mut apply = |cmds: Vec<Command>, running: &mut HashMap<RequestId, WorkerId>, finished: &mut HashMap<RequestId, &str>| {
+            let apply = |cmds: Vec<Command>, running: &mut HashMap<RequestId, WorkerId>, finished: &mut HashMap<RequestId, &str>| {
                 for c in cmds {
                     match c {
                         Command::Dispatch(r, w) => {

@@ -45,9 +45,8 @@ impl Progress {
             "{mark} {stage:<11} {:>8.1} ms  {detail}",
             elapsed.as_secs_f64() * 1000.0
         );
-        match self.bar.take() {
-            Some(bar) => bar.finish_and_clear(),
-            None => {}
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
         eprintln!("{line}");
     }
