@@ -200,9 +200,38 @@ fn python_with_requirements(record: &Value) -> PathBuf {
 
 #[test]
 fn one_node_walk_through() {
+    walk_through("");
+}
+
+/// The same walk-through with the state in Cassandra (CQL) and the artifacts in S3, when
+/// `deploy/dev/services.sh start` has exported where they are.
+#[test]
+fn one_node_walk_through_on_cql_and_s3() {
+    let (Ok(cql), Ok(s3)) = (std::env::var("CODEBEGEN_TEST_CQL"), std::env::var("CODEBEGEN_TEST_S3")) else {
+        assert!(
+            std::env::var("CODEBEGEN_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "CODEBEGEN_REQUIRE_SERVICES=1 but CODEBEGEN_TEST_CQL / CODEBEGEN_TEST_S3 are not set"
+        );
+        println!("skipped: CODEBEGEN_TEST_CQL and CODEBEGEN_TEST_S3 are not set (run deploy/dev/services.sh start)");
+        return;
+    };
+    let unique = uuid_like();
+    walk_through(&format!(
+        "[store]\nbackend = \"scylla\"\ncontact_points = [\"{cql}\"]\nkeyspace = \"e2e_{unique}\"\n\
+         [artifacts]\nbackend = \"s3\"\nbucket = \"e2e-{unique}\"\nendpoint = \"{s3}\"\nregion = \"us-east-1\"\npath_style = true\n\
+         create_bucket = true\naccess_key_id = \"test\"\nsecret_access_key = \"test\"\n"
+    ));
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{:x}{:x}", nanos, std::process::id())
+}
+
+fn walk_through(backends: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let mut server = Server::start(&data);
+    let mut server = Server::start(&data, backends);
 
     // 1. Register, login, refresh (the old refresh token is then rejected).
     let (token, refresh) = register_and_login(&server, "ada@example.com");
@@ -381,6 +410,8 @@ fn one_node_walk_through() {
             "--data-dir",
         ])
         .arg(&data)
+        .arg("--config")
+        .arg(data.with_extension("toml"))
         .output()
         .expect("admin runs");
     assert!(
@@ -409,7 +440,7 @@ fn one_node_walk_through() {
     );
     assert_eq!(seen["status"], "running");
     server.kill9();
-    let server = Server::start(&data);
+    let server = Server::start(&data, backends);
     let (status, body, _) = call(
         ureq::post(&server.url("/api/v1/auth/login")),
         Some(json!({"email": "eve@example.com", "password": "correct horse 42"})),

@@ -66,6 +66,9 @@ pub enum AdminCommand {
         /// The data directory of the node.
         #[arg(long, default_value = "codebegen-data")]
         data_dir: PathBuf,
+        /// The node's configuration file (its store backend is used).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use codebegen_store::{Replication, S3Config, S3Credentials, ScyllaConfig};
 use serde::Deserialize;
 
 /// The whole file.
@@ -47,7 +48,10 @@ pub struct NodeSection {
 
 impl Default for NodeSection {
     fn default() -> Self {
-        NodeSection { name: default_node_name(), data_dir: None }
+        NodeSection {
+            name: default_node_name(),
+            data_dir: None,
+        }
     }
 }
 
@@ -66,7 +70,9 @@ pub struct HttpSection {
 
 impl Default for HttpSection {
     fn default() -> Self {
-        HttpSection { listen: default_listen() }
+        HttpSection {
+            listen: default_listen(),
+        }
     }
 }
 
@@ -78,38 +84,141 @@ fn default_listen() -> SocketAddr {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
-    /// `embedded` (SQLite in the data directory).
+    /// `embedded` (SQLite in the data directory) or `scylla` (ScyllaDB or Apache Cassandra).
     #[serde(default = "default_embedded")]
     pub backend: String,
+    /// `host:port` of one or more CQL nodes (scylla).
+    #[serde(default = "default_contact_points")]
+    pub contact_points: Vec<String>,
+    /// Keyspace (scylla), created with `replication` when missing.
+    #[serde(default = "default_keyspace")]
+    pub keyspace: String,
+    /// `{ class = "SimpleStrategy", replication_factor = N }` or
+    /// `{ class = "NetworkTopologyStrategy", <datacenter> = N, ... }` (scylla).
+    #[serde(default)]
+    pub replication: Option<toml::Table>,
+    /// The local datacenter, preferred for requests (scylla).
+    #[serde(default)]
+    pub datacenter: Option<String>,
+    /// Limit per connection attempt, milliseconds (scylla).
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Limit per request, retries included, milliseconds (scylla).
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// User name, when the cluster requires authentication (scylla); the password comes from
+    /// the environment variable `CODEBEGEN_CQL_PASSWORD`, else `password`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password (prefer `CODEBEGEN_CQL_PASSWORD`).
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 impl Default for StoreSection {
     fn default() -> Self {
-        StoreSection { backend: default_embedded() }
+        StoreSection {
+            backend: default_embedded(),
+            contact_points: default_contact_points(),
+            keyspace: default_keyspace(),
+            replication: None,
+            datacenter: None,
+            connect_timeout_ms: default_connect_timeout_ms(),
+            request_timeout_ms: default_request_timeout_ms(),
+            username: None,
+            password: None,
+        }
     }
 }
 
 fn default_embedded() -> String {
     "embedded".into()
 }
+fn default_contact_points() -> Vec<String> {
+    vec!["127.0.0.1:9042".into()]
+}
+fn default_keyspace() -> String {
+    "codebegen".into()
+}
+fn default_connect_timeout_ms() -> u64 {
+    5_000
+}
+fn default_request_timeout_ms() -> u64 {
+    5_000
+}
 
 /// `[artifacts]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactsSection {
-    /// `fs` (files under the data directory).
+    /// `fs` (files under the data directory) or `s3` (an S3 bucket).
     #[serde(default = "default_fs")]
     pub backend: String,
+    /// Bucket (s3, required).
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// Custom endpoint such as `http://127.0.0.1:9000` (s3; default AWS).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Region (s3).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Path-style addressing, which most S3-compatible servers need (s3).
+    #[serde(default)]
+    pub path_style: bool,
+    /// Prefix of every key, empty or ending with `/` (s3).
+    #[serde(default)]
+    pub prefix: String,
+    /// Access key id (s3); else `AWS_ACCESS_KEY_ID`, else the AWS default chain.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// Secret access key (s3); else `AWS_SECRET_ACCESS_KEY`.
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    /// Create the bucket at start-up when it is missing (s3; for development).
+    #[serde(default)]
+    pub create_bucket: bool,
+    /// Blobs above this many MiB are uploaded in parts (s3).
+    #[serde(default = "default_multipart_mib")]
+    pub multipart_threshold_mib: u64,
+    /// Limit per connection attempt, milliseconds (s3).
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Limit per request, retries included, seconds (s3).
+    #[serde(default = "default_s3_timeout_s")]
+    pub timeout_s: u64,
 }
 
 impl Default for ArtifactsSection {
     fn default() -> Self {
-        ArtifactsSection { backend: default_fs() }
+        ArtifactsSection {
+            backend: default_fs(),
+            bucket: None,
+            endpoint: None,
+            region: default_region(),
+            path_style: false,
+            prefix: String::new(),
+            access_key_id: None,
+            secret_access_key: None,
+            create_bucket: false,
+            multipart_threshold_mib: default_multipart_mib(),
+            connect_timeout_ms: default_connect_timeout_ms(),
+            timeout_s: default_s3_timeout_s(),
+        }
     }
 }
 
 fn default_fs() -> String {
     "fs".into()
+}
+fn default_region() -> String {
+    "us-east-1".into()
+}
+fn default_multipart_mib() -> u64 {
+    8
+}
+fn default_s3_timeout_s() -> u64 {
+    60
 }
 
 /// `[service]`.
@@ -129,7 +238,11 @@ pub struct ServiceSection {
 
 impl Default for ServiceSection {
     fn default() -> Self {
-        ServiceSection { stage_timeout_s: default_stage_timeout(), user_idle_s: default_user_idle(), deterministic_workers: default_workers() }
+        ServiceSection {
+            stage_timeout_s: default_stage_timeout(),
+            user_idle_s: default_user_idle(),
+            deterministic_workers: default_workers(),
+        }
     }
 }
 
@@ -160,7 +273,11 @@ pub struct GatesSection {
 
 impl Default for GatesSection {
     fn default() -> Self {
-        GatesSection { python: default_python(), timeout_s: default_gate_timeout(), venv_cache: None }
+        GatesSection {
+            python: default_python(),
+            timeout_s: default_gate_timeout(),
+            venv_cache: None,
+        }
     }
 }
 
@@ -174,19 +291,35 @@ fn default_gate_timeout() -> u64 {
 impl Config {
     /// Reads and checks a file; errors name the file and the key.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-        let config: Config = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim()))?;
-        config.check().with_context(|| format!("in {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim()))?;
+        config
+            .check()
+            .with_context(|| format!("in {}", path.display()))?;
         Ok(config)
     }
 
     /// Checks values serde cannot.
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.store.backend != "embedded" {
-            anyhow::bail!("store.backend = \"{}\" is not available in this build; use \"embedded\"", self.store.backend);
+        match self.store.backend.as_str() {
+            "embedded" => {}
+            "scylla" => {
+                self.scylla_config(|_| None)?;
+            }
+            other => anyhow::bail!(
+                "store.backend = \"{other}\" is unknown; use \"embedded\" or \"scylla\""
+            ),
         }
-        if self.artifacts.backend != "fs" {
-            anyhow::bail!("artifacts.backend = \"{}\" is not available in this build; use \"fs\"", self.artifacts.backend);
+        match self.artifacts.backend.as_str() {
+            "fs" => {}
+            "s3" => {
+                self.s3_config(|_| None)?;
+            }
+            other => {
+                anyhow::bail!("artifacts.backend = \"{other}\" is unknown; use \"fs\" or \"s3\"")
+            }
         }
         if self.service.stage_timeout_s == 0 || self.gates.timeout_s == 0 {
             anyhow::bail!("service.stage_timeout_s and gates.timeout_s must be positive");
@@ -194,9 +327,112 @@ impl Config {
         Ok(())
     }
 
+    /// The Scylla store settings of `[store]`; `env` looks up environment variables (the
+    /// password).
+    pub fn scylla_config(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<ScyllaConfig> {
+        let store = &self.store;
+        let mut config = ScyllaConfig::new(store.contact_points.clone(), store.keyspace.clone());
+        if let Some(table) = &store.replication {
+            config.replication =
+                replication(table).map_err(|e| anyhow::anyhow!("store.replication: {e}"))?;
+        }
+        config.local_datacenter = store.datacenter.clone();
+        config.connect_timeout = Duration::from_millis(store.connect_timeout_ms);
+        config.request_timeout = Duration::from_millis(store.request_timeout_ms);
+        if let Some(user) = &store.username {
+            let password = env("CODEBEGEN_CQL_PASSWORD")
+                .or_else(|| store.password.clone())
+                .unwrap_or_default();
+            config.credentials = Some((user.clone(), password));
+        }
+        config.check().map_err(|e| anyhow::anyhow!("[store] backend = \"scylla\": {e} (keys contact_points, keyspace, replication, *_timeout_ms)"))?;
+        Ok(config)
+    }
+
+    /// The S3 artifact settings of `[artifacts]`; `env` looks up environment variables (the
+    /// credentials, when the file has none).
+    pub fn s3_config(&self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<S3Config> {
+        let artifacts = &self.artifacts;
+        let Some(bucket) = artifacts.bucket.clone() else {
+            anyhow::bail!("artifacts.bucket is required with artifacts.backend = \"s3\"");
+        };
+        let mut config = S3Config::new(bucket);
+        config.endpoint = artifacts.endpoint.clone();
+        config.region = artifacts.region.clone();
+        config.path_style = artifacts.path_style;
+        config.prefix = artifacts.prefix.clone();
+        let threshold = usize::try_from(
+            artifacts
+                .multipart_threshold_mib
+                .saturating_mul(1024 * 1024),
+        )
+        .unwrap_or(usize::MAX);
+        config.multipart_threshold = threshold;
+        config.part_size = config.part_size.min(threshold);
+        config.connect_timeout = Duration::from_millis(artifacts.connect_timeout_ms);
+        config.operation_timeout = Duration::from_secs(artifacts.timeout_s);
+        config.credentials = match (&artifacts.access_key_id, &artifacts.secret_access_key) {
+            (Some(id), Some(secret)) => S3Credentials::Static {
+                access_key_id: id.clone(),
+                secret_access_key: secret.clone(),
+                session_token: None,
+            },
+            (Some(_), None) | (None, Some(_)) => {
+                anyhow::bail!("artifacts.access_key_id and artifacts.secret_access_key go together")
+            }
+            (None, None) => match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+                (Some(id), Some(secret)) => S3Credentials::Static {
+                    access_key_id: id,
+                    secret_access_key: secret,
+                    session_token: env("AWS_SESSION_TOKEN"),
+                },
+                _ => S3Credentials::DefaultChain,
+            },
+        };
+        config.check().map_err(|e| anyhow::anyhow!("[artifacts] backend = \"s3\": {e} (keys bucket, prefix, multipart_threshold_mib, *timeout*)"))?;
+        Ok(config)
+    }
+
     /// Stage limit.
     pub fn stage_timeout(&self) -> Duration {
         Duration::from_secs(self.service.stage_timeout_s)
+    }
+}
+
+/// Reads `{ class = "...", ... }` into a [`Replication`].
+fn replication(table: &toml::Table) -> Result<Replication, String> {
+    let factor = |key: &str, value: &toml::Value| -> Result<u32, String> {
+        value
+            .as_integer()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("{key} must be a non-negative integer"))
+    };
+    match table.get("class").and_then(toml::Value::as_str) {
+        Some("SimpleStrategy") => {
+            let value = table
+                .get("replication_factor")
+                .ok_or("SimpleStrategy needs replication_factor")?;
+            if let Some(extra) = table
+                .keys()
+                .find(|k| *k != "class" && *k != "replication_factor")
+            {
+                return Err(format!("unknown key {extra} for SimpleStrategy"));
+            }
+            Ok(Replication::Simple {
+                factor: factor("replication_factor", value)?,
+            })
+        }
+        Some("NetworkTopologyStrategy") => {
+            let mut datacenters = std::collections::BTreeMap::new();
+            for (key, value) in table.iter().filter(|(k, _)| *k != "class") {
+                datacenters.insert(key.clone(), factor(key, value)?);
+            }
+            Ok(Replication::NetworkTopology { datacenters })
+        }
+        _ => Err("class must be \"SimpleStrategy\" or \"NetworkTopologyStrategy\"".into()),
     }
 }
 
@@ -214,15 +450,140 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = toml::from_str::<Config>("[http]\nlisten = \"127.0.0.1:1\"\nport = 3\n").expect_err("unknown key");
+        let err = toml::from_str::<Config>("[http]\nlisten = \"127.0.0.1:1\"\nport = 3\n")
+            .expect_err("unknown key");
         assert!(err.to_string().contains("port"), "{err}");
         let err = toml::from_str::<Config>("[htp]\n").expect_err("unknown section");
         assert!(err.to_string().contains("htp"), "{err}");
     }
 
     #[test]
-    fn unsupported_backends_are_refused() {
-        let config: Config = toml::from_str("[store]\nbackend = \"scylla\"\n").expect("parses");
-        assert!(config.check().expect_err("refused").to_string().contains("store.backend"));
+    fn unknown_backends_are_refused_by_key() {
+        let config: Config = toml::from_str("[store]\nbackend = \"postgres\"\n").expect("parses");
+        assert!(config
+            .check()
+            .expect_err("refused")
+            .to_string()
+            .contains("store.backend"));
+        let config: Config = toml::from_str("[artifacts]\nbackend = \"gcs\"\n").expect("parses");
+        assert!(config
+            .check()
+            .expect_err("refused")
+            .to_string()
+            .contains("artifacts.backend"));
+    }
+
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |key| {
+            vars.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn scylla_settings_are_read() {
+        let text = "[store]\nbackend = \"scylla\"\ncontact_points = [\"10.0.0.1:9042\", \"10.0.0.2:9042\"]\nkeyspace = \"prod\"\n\
+                    replication = { class = \"NetworkTopologyStrategy\", dc1 = 3, dc2 = 2 }\ndatacenter = \"dc1\"\nrequest_timeout_ms = 1500\nusername = \"app\"\n";
+        let config: Config = toml::from_str(text).expect("parses");
+        config.check().expect("valid");
+        let scylla = config
+            .scylla_config(env(&[("CODEBEGEN_CQL_PASSWORD", "s3cret")]))
+            .expect("scylla config");
+        assert_eq!(scylla.contact_points.len(), 2);
+        assert_eq!(scylla.keyspace, "prod");
+        assert_eq!(
+            scylla.replication.cql(),
+            "{'class': 'NetworkTopologyStrategy', 'dc1': '3', 'dc2': '2'}"
+        );
+        assert_eq!(scylla.local_datacenter.as_deref(), Some("dc1"));
+        assert_eq!(scylla.request_timeout, Duration::from_millis(1500));
+        assert_eq!(
+            scylla.credentials,
+            Some(("app".to_string(), "s3cret".to_string()))
+        );
+        let defaults: Config = toml::from_str("[store]\nbackend = \"scylla\"\n").expect("parses");
+        let scylla = defaults.scylla_config(env(&[])).expect("defaults");
+        assert_eq!(
+            (scylla.contact_points, scylla.keyspace.as_str()),
+            (vec!["127.0.0.1:9042".to_string()], "codebegen")
+        );
+        assert_eq!(scylla.replication, Replication::Simple { factor: 1 });
+    }
+
+    #[test]
+    fn bad_scylla_settings_name_their_key() {
+        for (text, word) in [
+            ("keyspace = \"Bad-Name\"", "keyspace"),
+            ("contact_points = []", "contact points"),
+            (
+                "replication = { class = \"SimpleStrategy\" }",
+                "store.replication",
+            ),
+            (
+                "replication = { class = \"EverywhereStrategy\" }",
+                "store.replication",
+            ),
+        ] {
+            let config: Config =
+                toml::from_str(&format!("[store]\nbackend = \"scylla\"\n{text}\n"))
+                    .expect("parses");
+            let err = config.check().expect_err("refused").to_string();
+            assert!(err.contains(word), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn s3_settings_and_credentials_are_read() {
+        let text = "[artifacts]\nbackend = \"s3\"\nbucket = \"codebegen-artifacts\"\nendpoint = \"http://127.0.0.1:9000\"\npath_style = true\n";
+        let config: Config = toml::from_str(text).expect("parses");
+        config.check().expect("valid");
+        let from_env = env(&[
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]);
+        let s3 = config.s3_config(&from_env).expect("s3 config");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(s3.path_style);
+        assert_eq!(
+            s3.credentials,
+            S3Credentials::Static {
+                access_key_id: "AKID".into(),
+                secret_access_key: "secret".into(),
+                session_token: None
+            }
+        );
+        assert_eq!(
+            config.s3_config(env(&[])).expect("s3 config").credentials,
+            S3Credentials::DefaultChain
+        );
+        let keys: Config = toml::from_str(&format!(
+            "{text}access_key_id = \"file\"\nsecret_access_key = \"file-secret\"\n"
+        ))
+        .expect("parses");
+        let s3 = keys.s3_config(&from_env).expect("s3 config");
+        assert!(
+            matches!(s3.credentials, S3Credentials::Static { ref access_key_id, .. } if access_key_id == "file"),
+            "the file wins over the environment"
+        );
+    }
+
+    #[test]
+    fn bad_s3_settings_name_their_key() {
+        for (text, word) in [
+            ("", "artifacts.bucket"),
+            ("bucket = \"b\"", "bucket"),
+            (
+                "bucket = \"okay-bucket\"\naccess_key_id = \"x\"",
+                "secret_access_key",
+            ),
+            ("bucket = \"okay-bucket\"\nprefix = \"no-slash\"", "prefix"),
+        ] {
+            let config: Config =
+                toml::from_str(&format!("[artifacts]\nbackend = \"s3\"\n{text}\n"))
+                    .expect("parses");
+            let err = config.check().expect_err("refused").to_string();
+            assert!(err.contains(word), "{text}: {err}");
+        }
     }
 }

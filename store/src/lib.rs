@@ -2,17 +2,23 @@
 //! checkpoints, the generation event log, and artifacts. Implementations are chosen in `nodes`;
 //! every one must pass [`conformance`].
 //!
-//! Implementations here: [`SqliteStore`] (embedded, one file), [`MemoryStore`] and
-//! [`MemoryArtifactStore`] (for tests), and [`FsArtifactStore`] (a directory).
+//! Implementations here: [`SqliteStore`] (embedded, one file), [`ScyllaStore`] (ScyllaDB or
+//! Apache Cassandra), [`MemoryStore`] and [`MemoryArtifactStore`] (for tests),
+//! [`FsArtifactStore`] (a directory) and [`S3ArtifactStore`] (S3 or an S3-compatible server).
 
+pub mod bench;
 pub mod conformance;
 mod cursor;
 pub mod fs;
 pub mod memory;
+pub mod s3;
+pub mod scylla;
 pub mod sqlite;
 
 pub use fs::FsArtifactStore;
 pub use memory::{MemoryArtifactStore, MemoryStore};
+pub use s3::{S3ArtifactStore, S3Config, S3Credentials, S3OpenError};
+pub use scylla::{Replication, ScyllaConfig, ScyllaOpenError, ScyllaStore};
 pub use sqlite::{SqliteOpenError, SqliteStore};
 
 use async_trait::async_trait;
@@ -154,6 +160,51 @@ pub trait GenerationStore: Send + Sync {
     ) -> StoreResult<Vec<GenerationEvent>>;
     /// The highest seq stored (0 when none).
     async fn last_event_seq(&self, id: GenerationId) -> StoreResult<u64>;
+}
+
+/// Who runs a generation, until when: the lease a node holds while it works on a generation,
+/// so that a generation runs on one node at a time in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The generation.
+    pub generation_id: GenerationId,
+    /// The holder (a node name).
+    pub owner: String,
+    /// When the lease lapses unless renewed.
+    pub expires_at: UnixMillis,
+}
+
+/// Generation leases: compare-and-set on (owner, expiry), atomic in every implementation. Time
+/// is a parameter (`now`); a lease is held while `now < expires_at`.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes the lease for `ttl_ms` from `now` when it is free, lapsed, or already `owner`'s
+    /// (then it is extended); false when another owner holds it.
+    async fn acquire_lease(
+        &self,
+        id: GenerationId,
+        owner: &str,
+        ttl_ms: u64,
+        now: UnixMillis,
+    ) -> StoreResult<bool>;
+    /// Extends `owner`'s lease to `now + ttl_ms`; false when `owner` does not hold it at `now`
+    /// (it lapsed, or someone else holds it).
+    async fn renew_lease(
+        &self,
+        id: GenerationId,
+        owner: &str,
+        ttl_ms: u64,
+        now: UnixMillis,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up; false when `owner` did not hold it.
+    async fn release_lease(&self, id: GenerationId, owner: &str) -> StoreResult<bool>;
+    /// The lease as stored (possibly lapsed), if any.
+    async fn get_lease(&self, id: GenerationId) -> StoreResult<Option<Lease>>;
+}
+
+/// The expiry of a lease taken at `now` for `ttl_ms`, saturating.
+pub(crate) fn lease_expiry(now: UnixMillis, ttl_ms: u64) -> UnixMillis {
+    now.saturating_add(i64::try_from(ttl_ms).unwrap_or(i64::MAX))
 }
 
 /// Blobs: generated files and archives.

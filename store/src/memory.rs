@@ -5,8 +5,8 @@
 
 use crate::cursor::{page, page_limit, CursorKey};
 use crate::{
-    check_key, check_prefix, email_key, ArtifactStore, GenerationStore, Page, ProjectStore,
-    RefreshToken, RefreshUse, StoreError, StoreResult, UserStore,
+    check_key, check_prefix, email_key, lease_expiry, ArtifactStore, GenerationStore, Lease,
+    LeaseStore, Page, ProjectStore, RefreshToken, RefreshUse, StoreError, StoreResult, UserStore,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -32,6 +32,7 @@ struct State {
     generations: HashMap<GenerationId, GenerationRecord>,
     checkpoints: HashMap<GenerationId, BTreeMap<Stage, Checkpoint>>,
     events: HashMap<GenerationId, BTreeMap<u64, GenerationEvent>>,
+    leases: HashMap<GenerationId, Lease>,
 }
 
 impl MemoryStore {
@@ -345,6 +346,68 @@ impl GenerationStore for MemoryStore {
             .get(&id)
             .and_then(|log| log.keys().next_back().copied())
             .unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl LeaseStore for MemoryStore {
+    async fn acquire_lease(
+        &self,
+        id: GenerationId,
+        owner: &str,
+        ttl_ms: u64,
+        now: UnixMillis,
+    ) -> StoreResult<bool> {
+        let mut state = self.state();
+        let free = state
+            .leases
+            .get(&id)
+            .is_none_or(|lease| lease.owner == owner || lease.expires_at <= now);
+        if free {
+            state.leases.insert(
+                id,
+                Lease {
+                    generation_id: id,
+                    owner: owner.to_string(),
+                    expires_at: lease_expiry(now, ttl_ms),
+                },
+            );
+        }
+        Ok(free)
+    }
+
+    async fn renew_lease(
+        &self,
+        id: GenerationId,
+        owner: &str,
+        ttl_ms: u64,
+        now: UnixMillis,
+    ) -> StoreResult<bool> {
+        let mut state = self.state();
+        match state.leases.get_mut(&id) {
+            Some(lease) if lease.owner == owner && lease.expires_at > now => {
+                lease.expires_at = lease_expiry(now, ttl_ms);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn release_lease(&self, id: GenerationId, owner: &str) -> StoreResult<bool> {
+        let mut state = self.state();
+        if state
+            .leases
+            .get(&id)
+            .is_some_and(|lease| lease.owner == owner)
+        {
+            state.leases.remove(&id);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn get_lease(&self, id: GenerationId) -> StoreResult<Option<Lease>> {
+        Ok(self.state().leases.get(&id).cloned())
     }
 }
 

@@ -27,3 +27,8 @@ async fn memory_store_detaches_generations_of_deleted_projects() {
 async fn memory_artifact_store_conforms() {
     conformance::artifact_store(&MemoryArtifactStore::new()).await;
 }
+
+#[tokio::test]
+async fn memory_lease_store_conforms() {
+    conformance::lease_store(&MemoryStore::new()).await;
+}

@@ -35,6 +35,12 @@ async fn sqlite_store_detaches_generations_of_deleted_projects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_lease_store_conforms() {
+    let (_dir, store) = fresh();
+    conformance::lease_store(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_suite_passes_twice_on_one_file_and_after_reopening() {
     let (dir, store) = fresh();
     for _ in 0..2 {

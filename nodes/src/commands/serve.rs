@@ -13,6 +13,10 @@ use codebegen_actors::{Service, ServiceConfig, Stores};
 use codebegen_http::{AppState, AuthConfig, Metrics};
 use codebegen_store::fs::FsArtifactStore;
 use codebegen_store::sqlite::SqliteStore;
+use codebegen_store::{
+    ArtifactStore, GenerationStore, ProjectStore, S3ArtifactStore, S3OpenError, ScyllaStore,
+    UserStore,
+};
 
 use crate::cli::ServeArgs;
 use crate::config::Config;
@@ -26,28 +30,95 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    let data_dir = args.data_dir.clone().or_else(|| config.node.data_dir.clone()).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| config.node.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     prepare_data_dir(&data_dir)?;
     let listen = args.listen.unwrap_or(config.http.listen);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(serve(config, data_dir, listen))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Creates the data directory and proves it is writable.
 pub fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let probe = dir.join(".write-test");
-    std::fs::write(&probe, b"ok").map_err(|e| anyhow::anyhow!("the data directory {} is not writable: {e}", dir.display()))?;
+    std::fs::write(&probe, b"ok").map_err(|e| {
+        anyhow::anyhow!("the data directory {} is not writable: {e}", dir.display())
+    })?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
 
-/// Opens the embedded stores in the data directory.
-pub fn open_stores(data_dir: &Path) -> anyhow::Result<Stores> {
-    let db = Arc::new(SqliteStore::open(data_dir.join("codebegen.db")).map_err(|e| anyhow::anyhow!("opening {}: {e}", data_dir.join("codebegen.db").display()))?);
-    let artifacts = Arc::new(FsArtifactStore::open(data_dir.join("artifacts")).map_err(|e| anyhow::anyhow!("opening the artifact store: {e}"))?);
-    Ok(Stores { users: db.clone(), projects: db.clone(), generations: db, artifacts })
+fn open_sqlite(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    let path = data_dir.join("codebegen.db");
+    SqliteStore::open(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "[store] backend = \"embedded\": opening {}: {e}",
+            path.display()
+        )
+    })
+}
+
+fn open_fs_artifacts(data_dir: &Path) -> anyhow::Result<Arc<dyn ArtifactStore>> {
+    let store = FsArtifactStore::open(data_dir.join("artifacts")).map_err(|e| {
+        anyhow::anyhow!("[artifacts] backend = \"fs\": opening the artifact store: {e}")
+    })?;
+    Ok(Arc::new(store))
+}
+
+/// Opens the stores that `[store] backend` and `[artifacts] backend` choose. A wrong or
+/// unreachable backend is an error naming the key and the backend, returned within the
+/// configured timeouts (never a hang). S3 credentials missing from the file are read here from
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, the CQL password from
+/// `CODEBEGEN_CQL_PASSWORD`.
+pub async fn open_configured_stores(config: &Config, data_dir: &Path) -> anyhow::Result<Stores> {
+    let env = |key: &str| std::env::var(key).ok().filter(|value| !value.is_empty());
+    let (users, projects, generations): (
+        Arc<dyn UserStore>,
+        Arc<dyn ProjectStore>,
+        Arc<dyn GenerationStore>,
+    ) = match config.store.backend.as_str() {
+        "embedded" => {
+            let db = Arc::new(open_sqlite(data_dir)?);
+            (db.clone(), db.clone(), db)
+        }
+        "scylla" => {
+            let scylla = config.scylla_config(env)?;
+            let db = Arc::new(
+                ScyllaStore::open(scylla)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("[store] backend = \"scylla\": {e}"))?,
+            );
+            (db.clone(), db.clone(), db)
+        }
+        other => bail!("store.backend = \"{other}\" is unknown; use \"embedded\" or \"scylla\""),
+    };
+    let artifacts: Arc<dyn ArtifactStore> = match config.artifacts.backend.as_str() {
+        "fs" => open_fs_artifacts(data_dir)?,
+        "s3" => {
+            let s3 = config.s3_config(env)?;
+            let fail = |e: S3OpenError| anyhow::anyhow!("[artifacts] backend = \"s3\": {e}");
+            if config.artifacts.create_bucket {
+                S3ArtifactStore::create_bucket(&s3).await.map_err(fail)?;
+            }
+            Arc::new(S3ArtifactStore::open(s3).await.map_err(fail)?)
+        }
+        other => bail!("artifacts.backend = \"{other}\" is unknown; use \"fs\" or \"s3\""),
+    };
+    Ok(Stores {
+        users,
+        projects,
+        generations,
+        artifacts,
+    })
 }
 
 /// The HS256 key, created once per data directory so tokens survive restarts.
@@ -67,7 +138,13 @@ fn signing_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
             for _ in 0..4 {
                 key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
             }
-            let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode_0600().open(&path).with_context(|| format!("writing {}", path.display()))?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode_0600()
+                .open(&path)
+                .with_context(|| format!("writing {}", path.display()))?;
             file.write_all(&key)?;
             Ok(key)
         }
@@ -86,7 +163,7 @@ impl Mode0600 for std::fs::OpenOptions {
 }
 
 async fn serve(config: Config, data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
-    let stores = open_stores(&data_dir)?;
+    let stores = open_configured_stores(&config, &data_dir).await?;
     let mut gates = codebegen_gates::GateConfig::new(&data_dir);
     gates.python = config.gates.python.clone();
     if let Some(cache) = &config.gates.venv_cache {
@@ -106,13 +183,26 @@ async fn serve(config: Config, data_dir: PathBuf, listen: SocketAddr) -> anyhow:
         _ => anyhow::anyhow!("cannot listen on {listen}: {e}"),
     })?;
     let address = listener.local_addr()?;
-    let service = Service::start(stores, service_config).await.map_err(|e| anyhow::anyhow!("starting the service: {e}"))?;
-    let state = AppState::new(service.clone(), AuthConfig::new(signing_key(&data_dir)?), Metrics::new());
+    let service = Service::start(stores, service_config)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the service: {e}"))?;
+    let state = AppState::new(
+        service.clone(),
+        AuthConfig::new(signing_key(&data_dir)?),
+        Metrics::new(),
+    );
     let routes = codebegen_http::routes(state);
-    println!("codebegen listening on http://{address} (data in {})", data_dir.display());
+    println!(
+        "codebegen listening on http://{address} (data in {})",
+        data_dir.display()
+    );
     std::io::stdout().flush()?;
     tracing::info!(%address, node = %config.node.name, "serving");
-    warp::serve(routes).incoming(listener).graceful(shutdown_signal()).run().await;
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(shutdown_signal())
+        .run()
+        .await;
     eprintln!("shutting down: stopping actors (running generations resume at the next start)");
     service.shutdown().await;
     Ok(())
@@ -131,5 +221,81 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn config(text: &str) -> Config {
+        let config: Config = toml::from_str(text).expect("parses");
+        config.check().expect("valid");
+        config
+    }
+
+    async fn closed_port() -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        listener.local_addr().expect("address")
+    }
+
+    async fn open_error(config: &Config) -> String {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let started = Instant::now();
+        let err = match open_configured_stores(config, dir.path()).await {
+            Ok(_) => panic!("opening must fail"),
+            Err(err) => format!("{err:#}"),
+        };
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "took {:?}: {err}",
+            started.elapsed()
+        );
+        err
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_scylla_is_a_quick_error_naming_the_backend() {
+        let address = closed_port().await;
+        let config = config(&format!("[store]\nbackend = \"scylla\"\ncontact_points = [\"{address}\"]\nconnect_timeout_ms = 1000\nrequest_timeout_ms = 1000\n"));
+        let err = open_error(&config).await;
+        assert!(
+            err.contains("[store] backend = \"scylla\"") && err.contains(&address.to_string()),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_s3_is_a_quick_error_naming_the_backend() {
+        let address = closed_port().await;
+        let config = config(&format!(
+            "[artifacts]\nbackend = \"s3\"\nbucket = \"codebegen\"\nendpoint = \"http://{address}\"\npath_style = true\n\
+             access_key_id = \"k\"\nsecret_access_key = \"s\"\nconnect_timeout_ms = 500\ntimeout_s = 2\n"
+        ));
+        let err = open_error(&config).await;
+        assert!(
+            err.contains("[artifacts] backend = \"s3\"") && err.contains(&address.to_string()),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_default_config_opens_the_embedded_stores() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let stores = open_configured_stores(&Config::default(), dir.path())
+            .await
+            .expect("embedded stores");
+        assert_eq!(
+            stores
+                .users
+                .get_user(codebegen_schema::generation::UserId(uuid::Uuid::new_v4()))
+                .await
+                .expect("get_user"),
+            None
+        );
+        assert!(dir.path().join("codebegen.db").exists());
     }
 }

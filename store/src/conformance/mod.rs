@@ -13,6 +13,7 @@
 //! codebegen_store::conformance::project_store(&store).await;
 //! codebegen_store::conformance::generation_store(&store).await;
 //! codebegen_store::conformance::detached_generations(&store, &store).await;
+//! codebegen_store::conformance::lease_store(&store).await;
 //! # }
 //! ```
 //!
@@ -22,11 +23,13 @@
 mod artifacts;
 mod events;
 mod generations;
+mod leases;
 mod projects;
 mod users;
 
 pub use artifacts::artifact_store;
 pub use generations::{detached_generations, generation_store};
+pub use leases::lease_store;
 pub use projects::project_store;
 pub use users::user_store;
 

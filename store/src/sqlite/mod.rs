@@ -15,6 +15,7 @@
 //! generation (`Conflict` otherwise). Deleting a project leaves its generations alone.
 
 mod generations;
+mod leases;
 mod migrate;
 mod projects;
 mod users;

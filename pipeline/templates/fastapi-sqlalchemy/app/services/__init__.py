@@ -1,0 +1,1 @@
+"""Data access: one module per entity on top of the generic helpers in `base`."""
