@@ -35,12 +35,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(data: &Path) -> Server {
+    fn start(data: &Path, backends: &str) -> Server {
         let config = data.with_extension("toml");
         std::fs::write(
             &config,
             format!(
-                "[gates]\ntimeout_s = 240\nvenv_cache = \"{}\"\n[service]\nuser_idle_s = 2\n",
+                "[gates]\ntimeout_s = 240\nvenv_cache = \"{}\"\n[service]\nuser_idle_s = 2\n{backends}",
                 venv_cache().display()
             ),
         )
@@ -207,7 +207,10 @@ fn one_node_walk_through() {
 /// `deploy/dev/services.sh start` has exported where they are.
 #[test]
 fn one_node_walk_through_on_cql_and_s3() {
-    let (Ok(cql), Ok(s3)) = (std::env::var("CODEBEGEN_TEST_CQL"), std::env::var("CODEBEGEN_TEST_S3")) else {
+    let (Ok(cql), Ok(s3)) = (
+        std::env::var("CODEBEGEN_TEST_CQL"),
+        std::env::var("CODEBEGEN_TEST_S3"),
+    ) else {
         assert!(
             std::env::var("CODEBEGEN_REQUIRE_SERVICES").as_deref() != Ok("1"),
             "CODEBEGEN_REQUIRE_SERVICES=1 but CODEBEGEN_TEST_CQL / CODEBEGEN_TEST_S3 are not set"
@@ -224,7 +227,10 @@ fn one_node_walk_through_on_cql_and_s3() {
 }
 
 fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{:x}{:x}", nanos, std::process::id())
 }
 

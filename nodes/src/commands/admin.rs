@@ -36,7 +36,12 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 .build()?;
             let changed = runtime.block_on(async {
                 let stores = super::serve::open_configured_stores(&config, &data_dir).await?;
-                anyhow::Ok(stores.users.set_tier(&email.to_ascii_lowercase(), tier).await?)
+                anyhow::Ok(
+                    stores
+                        .users
+                        .set_tier(&email.to_ascii_lowercase(), tier)
+                        .await?,
+                )
             })?;
             if !changed {
                 bail!("no user with e-mail {email}");
