@@ -182,6 +182,8 @@ pub fn run_gates(
     let home = work.path().join("home");
     std::fs::create_dir_all(&home)?;
     std::fs::create_dir_all(&config.venv_cache)?;
+    // Gates run with the project copy as their working directory: relative paths would break.
+    let venv_cache = std::path::absolute(&config.venv_cache)?;
     let base_python = which(&config.python)
         .ok_or_else(|| GateError::NoPython(config.python.display().to_string()))?;
     let sandbox = Sandbox::probe(&home, config.output_limit);
@@ -237,7 +239,7 @@ pub fn run_gates(
                 GateName::Install => match venv::ensure(
                     &base_python,
                     &copy,
-                    &config.venv_cache,
+                    &venv_cache,
                     config.install_timeout,
                     &sandbox,
                 ) {

@@ -235,6 +235,14 @@ pub fn singularize(raw: &str) -> String {
     ws.join("_")
 }
 
+/// Python's hard keywords: never usable as a module, attribute or parameter name.
+pub const PYTHON_KEYWORDS: &[&str] = &[
+    "false", "none", "true", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
 /// Python keywords, plus attribute names that SQLAlchemy models or pydantic schemas reserve.
 pub const PYTHON_RESERVED: &[&str] = &[
     "false",

@@ -279,7 +279,8 @@ impl Checker {
         if name.starts_with(|c: char| c.is_ascii_digit()) {
             name = format!("Item{name}");
         }
-        if RESERVED_CLASS_NAMES.contains(&name.as_str()) {
+        let module_is_keyword = crate::names::PYTHON_KEYWORDS.contains(&snake_case(&name).as_str());
+        if RESERVED_CLASS_NAMES.contains(&name.as_str()) || module_is_keyword {
             let renamed = format!("{name}Record");
             self.renamed_entities.push((name.clone(), renamed.clone()));
             self.renamed_entities

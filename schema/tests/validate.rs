@@ -176,7 +176,8 @@ fn reserved_names_are_renamed_with_a_diagnostic() {
         json!([
             {"name": "User", "table": "user", "fields": [{"name": "class", "type": "string"}, {"name": "from", "type": "date"}]},
             {"name": "Order", "table": "order", "fields": [{"name": "order", "type": "integer"}, {"name": "limit", "type": "integer"}]},
-            {"name": "Base", "table": "bases", "fields": []}
+            {"name": "Base", "table": "bases", "fields": []},
+            {"name": "Class", "table": "classes", "fields": []}
         ]),
         json!([]),
     ));
@@ -193,6 +194,10 @@ fn reserved_names_are_renamed_with_a_diagnostic() {
     assert_eq!(spec["entities"][1]["fields"][0]["name"], "sort_order");
     assert_eq!(spec["entities"][1]["fields"][1]["name"], "limit_value");
     assert_eq!(spec["entities"][2]["name"], "BaseRecord");
+    assert_eq!(
+        spec["entities"][3]["name"], "ClassRecord",
+        "its module `class` would be a keyword"
+    );
 }
 
 #[test]

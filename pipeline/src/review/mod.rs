@@ -231,6 +231,8 @@ mod tests {
         assert!(rules(&[("app/api/v1/items.py", guarded)], true).is_empty());
         let annotated = "@router.delete(\"/items/{id}\")\ndef delete(id: int, user: Annotated[User, Depends(require_role(\"admin\"))]):\n    return None\n";
         assert!(rules(&[("app/api/v1/items.py", annotated)], true).is_empty());
+        let admin_only = "@router.delete(\n    \"/{item_id}\",\n    dependencies=[deps.require_admin],\n)\ndef delete_item(item_id: int) -> None:\n    return None\n";
+        assert!(rules(&[("app/api/v1/items.py", admin_only)], true).is_empty());
         let login = "@router.post(\"/login\")\ndef login(form=Depends()):\n    return None\n";
         assert!(rules(&[("app/api/v1/auth.py", login)], true).is_empty());
     }

@@ -142,11 +142,11 @@ impl SecurityVisitor<'_> {
         let signature = self.source.get(start as usize..end as usize).unwrap_or("");
         let guarded = [
             "current_user",
-            "require_role",
+            "require_",
             "get_current",
-            "require_user",
             "CurrentUser",
             "AdminUser",
+            "admin_user",
         ]
         .iter()
         .any(|g| signature.contains(g));
