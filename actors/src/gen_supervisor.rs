@@ -28,6 +28,7 @@ pub struct GenSupervisorState {
     env: Arc<Env>,
     running: HashMap<ractor::ActorId, GenerationId>,
     restarts: HashMap<GenerationId, u32>,
+    start_failures: HashMap<GenerationId, u32>,
 }
 
 /// The actor.
@@ -55,11 +56,18 @@ impl GenSupervisor {
         .await
         {
             Ok((actor, _)) => {
+                state.start_failures.remove(&id);
                 state.running.insert(actor.get_id(), id);
             }
             Err(err) => {
-                tracing::error!(generation_id = %id, error = %err, "generation actor failed to start");
-                GenSupervisor::crashed(myself, state, id).await;
+                // Usually the store is unavailable: keep trying (capped back-off) without
+                // counting it as a crash, so the generation resumes once the store is back.
+                let attempt = state.start_failures.entry(id).or_insert(0);
+                *attempt += 1;
+                let delay = Duration::from_millis(250 * 2u64.pow((*attempt).min(6)))
+                    .min(Duration::from_secs(10));
+                tracing::warn!(generation_id = %id, error = %err, attempt = *attempt, delay_ms = delay.as_millis() as u64, "generation actor failed to start; retrying");
+                myself.send_after(delay, move || GenSupervisorMsg::Start(id));
             }
         }
     }
@@ -108,6 +116,7 @@ impl Actor for GenSupervisor {
             env,
             running: HashMap::new(),
             restarts: HashMap::new(),
+            start_failures: HashMap::new(),
         })
     }
 

@@ -66,7 +66,8 @@ pub fn actor_name(id: GenerationId) -> String {
     format!("generation-{id}")
 }
 
-const PERSIST_ATTEMPTS: u32 = 8;
+/// About 90 s of retries (capped at 5 s apart) before the actor gives up and is restarted.
+const PERSIST_ATTEMPTS: u32 = 24;
 
 /// Retries a store write with backoff while the store is unavailable.
 async fn persist<F, Fut>(what: &str, mut op: F) -> Result<(), ActorProcessingErr>
