@@ -2,7 +2,6 @@
 //! against the parent. Keys: `generations/{id}/manifest.json` (the listing),
 //! `generations/{id}/files/{path}` and `generations/{id}/archive.zip`.
 
-use bytes::Bytes;
 use codebegen_pipeline::{FileEntry, FileTree};
 use codebegen_schema::generation::{GenerationId, GenerationRecord, GenerationStatus, UserRecord};
 use warp::http::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -12,9 +11,6 @@ use warp::Reply as _;
 use crate::error::ApiError;
 use crate::generations::owned_generation;
 use crate::state::AppState;
-
-/// Archive chunk size when streaming.
-const CHUNK_BYTES: usize = 64 * 1024;
 
 fn prefix(id: GenerationId) -> String {
     format!("generations/{id}")
@@ -143,17 +139,24 @@ pub(crate) async fn archive(
     id: GenerationId,
 ) -> Result<Response, ApiError> {
     let record = completed(&state, &user, id).await?;
-    let bytes = state
+    let stream = state
         .stores()
         .artifacts
-        .get(&format!("{}/archive.zip", prefix(id)))
-        .await?;
-    let bytes = bytes.ok_or_else(ApiError::not_found)?;
-    let chunks: Vec<Result<Bytes, std::convert::Infallible>> = (0..bytes.len())
-        .step_by(CHUNK_BYTES)
-        .map(|start| Ok(bytes.slice(start..(start + CHUNK_BYTES).min(bytes.len()))))
-        .collect();
-    let mut response = warp::reply::stream(futures_util::stream::iter(chunks)).into_response();
+        .get_stream(&format!("{}/archive.zip", prefix(id)))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    // warp needs a `Sync` stream: pump the store's stream through a channel as it arrives.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut stream = stream;
+        while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+            if sender.send(chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    let body = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    let mut response = warp::reply::stream(body).into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
     let disposition = format!("attachment; filename=\"{}\"", archive_name(&record));

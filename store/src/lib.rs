@@ -207,6 +207,12 @@ pub(crate) fn lease_expiry(now: UnixMillis, ttl_ms: u64) -> UnixMillis {
     now.saturating_add(i64::try_from(ttl_ms).unwrap_or(i64::MAX))
 }
 
+/// A blob read as chunks.
+pub type ByteStream = futures_util::stream::BoxStream<'static, StoreResult<Bytes>>;
+
+/// Chunk size of [`ArtifactStore::get_stream`]'s default.
+pub const STREAM_CHUNK_BYTES: usize = 64 * 1024;
+
 /// Blobs: generated files and archives.
 #[async_trait]
 pub trait ArtifactStore: Send + Sync {
@@ -218,6 +224,18 @@ pub trait ArtifactStore: Send + Sync {
     async fn list(&self, prefix: &str) -> StoreResult<Vec<String>>;
     /// Deletes a blob; false if it did not exist.
     async fn delete(&self, key: &str) -> StoreResult<bool>;
+    /// Reads a blob as a stream of chunks. The default reads it whole and yields it in
+    /// [`STREAM_CHUNK_BYTES`] pieces; S3 streams it from the server as it arrives.
+    async fn get_stream(&self, key: &str) -> StoreResult<Option<ByteStream>> {
+        let Some(bytes) = self.get(key).await? else {
+            return Ok(None);
+        };
+        let chunks: Vec<StoreResult<Bytes>> = (0..bytes.len())
+            .step_by(STREAM_CHUNK_BYTES)
+            .map(|start| Ok(bytes.slice(start..(start + STREAM_CHUNK_BYTES).min(bytes.len()))))
+            .collect();
+        Ok(Some(Box::pin(futures_util::stream::iter(chunks))))
+    }
 }
 
 /// Checks an artifact key: relative, `/`-separated, no `..`, no empty segments, printable.

@@ -251,6 +251,11 @@ impl S3ArtifactStore {
 
 #[async_trait]
 impl ArtifactStore for S3ArtifactStore {
+    async fn get_stream(&self, key: &str) -> StoreResult<Option<crate::ByteStream>> {
+        // The inherent method: chunks as they arrive from the server.
+        S3ArtifactStore::get_stream(self, key).await
+    }
+
     async fn put(&self, key: &str, data: Bytes) -> StoreResult<()> {
         let object_key = self.object_key(key)?;
         if data.len() > self.config.multipart_threshold {
