@@ -314,18 +314,19 @@ fn descriptive(clause: &str) -> String {
                 );
             }
         }
-        let body: Vec<&String> = words[1..]
-            .iter()
+        // Keep the clause's own punctuation: "a Comment with a body, belonging to posts".
+        let rest = clause.trim_start();
+        let rest = rest.split_once(char::is_whitespace).map_or("", |(_, r)| r);
+        return rest
+            .split(' ')
             .filter(|w| {
                 !matches!(
-                    w.to_ascii_lowercase().as_str(),
+                    w.trim_matches(|c: char| !c.is_alphanumeric())
+                        .to_ascii_lowercase()
+                        .as_str(),
                     "entity" | "model" | "table" | "resource" | "new"
                 )
             })
-            .collect();
-        return body
-            .into_iter()
-            .map(String::as_str)
             .collect::<Vec<_>>()
             .join(" ");
     }
@@ -415,6 +416,51 @@ fn apply_addition(spec: &mut AppSpec, clause: &str, diagnostics: &mut Vec<Diagno
             ));
             spec.relations.push(rel);
             changed = true;
+        }
+    }
+    // "..., belonging to posts": the parent may exist only in the parent spec, which the
+    // extractor did not see.
+    let words = tokens(clause);
+    if let Some(at) = words
+        .iter()
+        .position(|w| w.to_ascii_lowercase().starts_with("belong"))
+    {
+        let parent = words[at + 1..]
+            .iter()
+            .filter(|w| {
+                !matches!(
+                    w.to_ascii_lowercase().as_str(),
+                    "to" | "a" | "an" | "the" | "one" | "each"
+                )
+            })
+            .find_map(|w| find_entity(spec, w));
+        let child = words[..at]
+            .iter()
+            .filter(|w| {
+                !matches!(
+                    w.to_ascii_lowercase().as_str(),
+                    "add" | "a" | "an" | "the" | "new"
+                )
+            })
+            .find_map(|w| find_entity(spec, w));
+        if let (Some(p), Some(c)) = (parent, child) {
+            let (from, to) = (spec.entities[c].name.clone(), spec.entities[p].name.clone());
+            if from != to && !spec.relations.iter().any(|r| r.from == from && r.to == to) {
+                diagnostics.push(Diagnostic::info(
+                    "refined_add",
+                    "",
+                    format!("added relation {from} → {to}"),
+                ));
+                spec.relations.push(codebegen_schema::Relation {
+                    kind: codebegen_schema::RelationKind::ManyToOne,
+                    from,
+                    to,
+                    field: String::new(),
+                    required: true,
+                    on_delete: codebegen_schema::OnDelete::Cascade,
+                });
+                changed = true;
+            }
         }
     }
     if extraction.spec.auth.enabled && !spec.auth.enabled {
