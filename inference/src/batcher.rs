@@ -1,0 +1,1 @@
+//! batcher (placeholder until written).

@@ -1,0 +1,1 @@
+//! blocks (placeholder until written).

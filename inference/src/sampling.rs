@@ -1,0 +1,1 @@
+//! sampling (placeholder until written).

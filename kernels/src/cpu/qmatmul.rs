@@ -1,0 +1,1 @@
+//! Batched quantized matmul (placeholder until written).
