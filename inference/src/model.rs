@@ -1,1 +1,400 @@
-//! model (placeholder until written).
+//! The llama / qwen2 forward pass: one batched step over many sequences and a paged KV cache.
+//!
+//! All new tokens of all batch items are stacked as rows, so every linear layer is one
+//! [`qmatmul::matmul`] call over the whole batch (each weight block is read once per step).
+//! Attention runs per (row, head) against the row's own sequence blocks, in parallel when there
+//! is enough of it. Scratch buffers grow to the largest batch seen and are reused, so a step in
+//! steady state allocates only the logits it returns.
+
+mod attention;
+mod ops;
+
+use std::path::Path;
+
+use candle_core::quantized::gguf_file::Content;
+use codebegen_kernels::cpu::qmatmul;
+use rayon::prelude::*;
+
+use crate::config::{CacheConfig, ModelConfig};
+use crate::kv_cache::KvCache;
+use crate::weights::{GgufNames, GgufSource, HfNames, ModelWeights, SafetensorsSource};
+use crate::{BatchItem, Forward, InferenceError};
+
+use attention::{attend_head, AttentionShape, SequenceContext};
+
+/// Attention work (visible positions times heads, summed over rows) below which the step
+/// stays on one thread: rayon's fork-join costs more than it saves there.
+const PARALLEL_ATTENTION_WORK: usize = 4096;
+
+/// A llama-like decoder (llama or qwen2) with its KV cache; implements [`Forward`].
+#[derive(Debug)]
+pub struct LlamaModel {
+    config: ModelConfig,
+    weights: ModelWeights,
+    cache: KvCache,
+    inv_freq: Vec<f32>,
+    scratch: Scratch,
+}
+
+/// Buffers of one step, sized for the largest batch seen so far.
+#[derive(Debug, Default)]
+struct Scratch {
+    rows: usize,
+    items: usize,
+    /// Residual stream, `rows x hidden`.
+    hidden: Vec<f32>,
+    /// Normalised residual, `rows x hidden`.
+    normed: Vec<f32>,
+    /// `[q | k | v]` per row.
+    qkv: Vec<f32>,
+    /// Attention output per row, `rows x q_dim`.
+    attention: Vec<f32>,
+    /// Output of the projections back to `hidden`.
+    projected: Vec<f32>,
+    /// `[gate | up]` per row.
+    gate_up: Vec<f32>,
+    /// `silu(gate) * up` per row.
+    activated: Vec<f32>,
+    /// RoPE cosines and sines per row, `rows x head_dim / 2`.
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    /// Position and batch item of each row.
+    positions: Vec<usize>,
+    row_items: Vec<usize>,
+    /// Outputs of split (unfused) projections before they are interleaved.
+    split: Vec<f32>,
+    /// Normalised last row of each item, `items x hidden`.
+    last: Vec<f32>,
+    /// Logits of each item, `items x vocab`.
+    logits: Vec<f32>,
+}
+
+impl Scratch {
+    fn reserve(&mut self, config: &ModelConfig, rows: usize, items: usize) {
+        if rows > self.rows {
+            let qkv_width = config.q_dim() + 2 * config.kv_dim();
+            self.hidden.resize(rows * config.hidden_size, 0.0);
+            self.normed.resize(rows * config.hidden_size, 0.0);
+            self.qkv.resize(rows * qkv_width, 0.0);
+            self.attention.resize(rows * config.q_dim(), 0.0);
+            self.projected.resize(rows * config.hidden_size, 0.0);
+            self.gate_up
+                .resize(rows * 2 * config.intermediate_size, 0.0);
+            self.activated.resize(rows * config.intermediate_size, 0.0);
+            self.cos.resize(rows * config.head_dim / 2, 0.0);
+            self.sin.resize(rows * config.head_dim / 2, 0.0);
+            self.positions.resize(rows, 0);
+            self.row_items.resize(rows, 0);
+            self.rows = rows;
+        }
+        if items > self.items {
+            self.last.resize(items * config.hidden_size, 0.0);
+            self.logits.resize(items * config.vocab_size, 0.0);
+            self.items = items;
+        }
+    }
+}
+
+/// Loads a GGUF model; the returned header also carries the tokenizer metadata.
+pub fn load_gguf(path: &Path, cache: CacheConfig) -> Result<(LlamaModel, Content), InferenceError> {
+    LlamaModel::from_gguf(path, cache)
+}
+
+impl LlamaModel {
+    /// A model over `weights` with an empty cache of `cache` blocks.
+    pub fn new(
+        config: ModelConfig,
+        weights: ModelWeights,
+        cache: CacheConfig,
+    ) -> Result<Self, InferenceError> {
+        if cache.block_size == 0 || cache.num_blocks == 0 {
+            return Err(InferenceError::InvalidRequest(format!(
+                "the KV cache needs at least one block of at least one position, got {cache:?}"
+            )));
+        }
+        if weights.layers.len() != config.n_layers {
+            return Err(InferenceError::Model(format!(
+                "{} decoder blocks loaded, the config says {}",
+                weights.layers.len(),
+                config.n_layers
+            )));
+        }
+        let kv_cache = KvCache::new(cache, config.n_layers, config.n_kv_heads, config.head_dim);
+        Ok(Self {
+            inv_freq: ops::rope_inv_freq(config.head_dim, config.rope_theta),
+            config,
+            weights,
+            cache: kv_cache,
+            scratch: Scratch::default(),
+        })
+    }
+
+    /// Loads a GGUF file (llama or qwen2) and returns the model with the file's header.
+    pub fn from_gguf(path: &Path, cache: CacheConfig) -> Result<(Self, Content), InferenceError> {
+        let content = GgufSource::read_content(path)?;
+        let config = ModelConfig::from_gguf(&content)?;
+        let weights = {
+            let mut source = GgufSource::new(path, &content)?;
+            ModelWeights::load(&config, &mut source, &GgufNames)?
+        };
+        Ok((Self::new(config, weights, cache)?, content))
+    }
+
+    /// Loads a Hugging Face checkpoint directory: `config.json` and `*.safetensors`.
+    pub fn from_safetensors(dir: &Path, cache: CacheConfig) -> Result<Self, InferenceError> {
+        let config_path = dir.join("config.json");
+        let text = std::fs::read_to_string(&config_path).map_err(|source| InferenceError::Io {
+            path: config_path.clone(),
+            source,
+        })?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| InferenceError::Model(format!("{}: {e}", config_path.display())))?;
+        let mut config = ModelConfig::from_hf_json(&json)?;
+        let mut source = SafetensorsSource::from_dir(dir)?;
+        if !crate::weights::TensorSource::contains(&source, "lm_head.weight") {
+            config.tied_embeddings = true;
+        }
+        let weights = ModelWeights::load(&config, &mut source, &HfNames)?;
+        Self::new(config, weights, cache)
+    }
+
+    /// Shapes and hyper-parameters.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The weights.
+    pub fn weights(&self) -> &ModelWeights {
+        &self.weights
+    }
+
+    /// Bytes of KV cache storage.
+    pub fn cache_size_in_bytes(&self) -> usize {
+        self.cache.size_in_bytes()
+    }
+
+    /// Rejects items the cache or the vocabulary cannot take, before anything is written.
+    fn check(&self, items: &[BatchItem<'_>]) -> Result<(), InferenceError> {
+        let block_size = self.cache.block_size();
+        for (index, item) in items.iter().enumerate() {
+            let invalid = |why: String| {
+                Err(InferenceError::InvalidRequest(format!(
+                    "batch item {index}: {why}"
+                )))
+            };
+            if item.tokens.is_empty() {
+                return invalid("no tokens".into());
+            }
+            let end = item.start_pos + item.tokens.len();
+            let blocks_needed = end.div_ceil(block_size);
+            if item.block_table.len() < blocks_needed {
+                return invalid(format!(
+                    "{} blocks cover {} positions, {end} needed",
+                    item.block_table.len(),
+                    item.block_table.len() * block_size
+                ));
+            }
+            if let Some(block) = item.block_table[..blocks_needed]
+                .iter()
+                .find(|block| **block as usize >= self.cache.num_blocks())
+            {
+                return invalid(format!("block {block} is outside the cache"));
+            }
+            if let Some(token) = item
+                .tokens
+                .iter()
+                .find(|token| **token as usize >= self.config.vocab_size)
+            {
+                return invalid(format!("token {token} is outside the vocabulary"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Forward for LlamaModel {
+    fn vocab_size(&self) -> usize {
+        self.config.vocab_size
+    }
+
+    fn block_size(&self) -> usize {
+        self.cache.block_size()
+    }
+
+    fn num_blocks(&self) -> usize {
+        self.cache.num_blocks()
+    }
+
+    fn forward(&mut self, items: &[BatchItem<'_>]) -> Result<Vec<Vec<f32>>, InferenceError> {
+        self.check(items)?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n_rows: usize = items.iter().map(|item| item.tokens.len()).sum();
+        self.scratch.reserve(&self.config, n_rows, items.len());
+        let Self {
+            config,
+            weights,
+            cache,
+            inv_freq,
+            scratch,
+        } = self;
+        let hidden = config.hidden_size;
+        let half = config.head_dim / 2;
+
+        let mut row = 0;
+        for (item_index, item) in items.iter().enumerate() {
+            for (offset, token) in item.tokens.iter().enumerate() {
+                let position = item.start_pos + offset;
+                scratch.positions[row] = position;
+                scratch.row_items[row] = item_index;
+                weights.embedding.dequantize_row(
+                    *token as usize,
+                    &mut scratch.hidden[row * hidden..(row + 1) * hidden],
+                );
+                ops::rope_angles(
+                    position,
+                    inv_freq,
+                    &mut scratch.cos[row * half..(row + 1) * half],
+                    &mut scratch.sin[row * half..(row + 1) * half],
+                );
+                row += 1;
+            }
+        }
+
+        for layer_index in 0..config.n_layers {
+            run_layer(config, weights, cache, scratch, items, layer_index, n_rows);
+        }
+
+        let mut last_row = 0;
+        for (index, item) in items.iter().enumerate() {
+            last_row += item.tokens.len();
+            ops::rms_norm(
+                &scratch.hidden[(last_row - 1) * hidden..last_row * hidden],
+                &weights.output_norm,
+                config.rms_eps,
+                &mut scratch.last[index * hidden..(index + 1) * hidden],
+            );
+        }
+        let vocab = config.vocab_size;
+        let logits = &mut scratch.logits[..items.len() * vocab];
+        qmatmul::matmul(
+            weights.output(),
+            &scratch.last[..items.len() * hidden],
+            items.len(),
+            logits,
+        );
+        Ok(logits.chunks_exact(vocab).map(<[f32]>::to_vec).collect())
+    }
+}
+
+/// One decoder block over all `n_rows` rows: attention with residual, then MLP with residual.
+fn run_layer(
+    config: &ModelConfig,
+    weights: &ModelWeights,
+    cache: &mut KvCache,
+    scratch: &mut Scratch,
+    items: &[BatchItem<'_>],
+    layer_index: usize,
+    n_rows: usize,
+) {
+    let layer = &weights.layers[layer_index];
+    let hidden = config.hidden_size;
+    let (q_dim, kv_dim) = (config.q_dim(), config.kv_dim());
+    let qkv_width = q_dim + 2 * kv_dim;
+    let half = config.head_dim / 2;
+    let residual = &mut scratch.hidden[..n_rows * hidden];
+    let normed = &mut scratch.normed[..n_rows * hidden];
+    let qkv = &mut scratch.qkv[..n_rows * qkv_width];
+
+    ops::rms_norm(residual, &layer.attn_norm, config.rms_eps, normed);
+    layer.qkv.forward(normed, n_rows, qkv, &mut scratch.split);
+    for (row, values) in qkv.chunks_exact_mut(qkv_width).enumerate() {
+        if let Some(bias) = &layer.qkv_bias {
+            ops::add_assign(values, bias);
+        }
+        let (cos, sin) = (
+            &scratch.cos[row * half..(row + 1) * half],
+            &scratch.sin[row * half..(row + 1) * half],
+        );
+        ops::rope(&mut values[..q_dim + kv_dim], cos, sin, config.rope_layout);
+        let item = &items[scratch.row_items[row]];
+        cache.write(
+            layer_index,
+            item.block_table,
+            scratch.positions[row],
+            &values[q_dim..q_dim + kv_dim],
+            &values[q_dim + kv_dim..],
+        );
+    }
+
+    let attention = &mut scratch.attention[..n_rows * q_dim];
+    let rows = Rows {
+        positions: &scratch.positions[..n_rows],
+        items: &scratch.row_items[..n_rows],
+    };
+    attend_rows(config, cache, layer_index, items, rows, qkv, attention);
+
+    let projected = &mut scratch.projected[..n_rows * hidden];
+    qmatmul::matmul(&layer.attn_output, attention, n_rows, projected);
+    ops::add_assign(residual, projected);
+
+    let ffn = config.intermediate_size;
+    let gate_up = &mut scratch.gate_up[..n_rows * 2 * ffn];
+    let activated = &mut scratch.activated[..n_rows * ffn];
+    ops::rms_norm(residual, &layer.ffn_norm, config.rms_eps, normed);
+    layer
+        .gate_up
+        .forward(normed, n_rows, gate_up, &mut scratch.split);
+    ops::silu_gate(gate_up, ffn, activated);
+    qmatmul::matmul(&layer.down, activated, n_rows, projected);
+    ops::add_assign(residual, projected);
+}
+
+/// Position and batch item of each row.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    positions: &'a [usize],
+    items: &'a [usize],
+}
+
+/// Attention for every (row, head): `out` holds `rows x q_dim`, head after head.
+fn attend_rows(
+    config: &ModelConfig,
+    cache: &KvCache,
+    layer: usize,
+    items: &[BatchItem<'_>],
+    rows: Rows<'_>,
+    qkv: &[f32],
+    out: &mut [f32],
+) {
+    let head_dim = config.head_dim;
+    let n_heads = config.n_heads;
+    let group = config.n_heads / config.n_kv_heads;
+    let qkv_width = config.q_dim() + 2 * config.kv_dim();
+    let shape = AttentionShape {
+        head_dim,
+        scale: 1.0 / (head_dim as f32).sqrt(),
+    };
+    let one_head = |index: usize, head_out: &mut [f32]| {
+        let (row, head) = (index / n_heads, index % n_heads);
+        let q = &qkv[row * qkv_width + head * head_dim..][..head_dim];
+        let sequence = SequenceContext {
+            cache,
+            layer,
+            block_table: items[rows.items[row]].block_table,
+            len: rows.positions[row] + 1,
+        };
+        attend_head(sequence, shape, head / group, q, head_out);
+    };
+    let work: usize = rows.positions.iter().map(|p| (p + 1) * n_heads).sum();
+    if work >= PARALLEL_ATTENTION_WORK {
+        out.par_chunks_mut(head_dim)
+            .enumerate()
+            .for_each(|(index, head_out)| one_head(index, head_out));
+    } else {
+        out.chunks_exact_mut(head_dim)
+            .enumerate()
+            .for_each(|(index, head_out)| one_head(index, head_out));
+    }
+}

@@ -1,0 +1,222 @@
+//! The real SmolLM2-135M-Instruct GGUF: our greedy output equals candle-transformers'
+//! `quantized_llama` on the same file, token for token, for three fixed ChatML prompts.
+//!
+//! Needs `CODEBEGEN_TEST_MODEL` (the GGUF path); skips when unset unless
+//! `CODEBEGEN_REQUIRE_MODEL=1`. Run it in release: candle is ~100x slower unoptimised.
+
+use std::path::PathBuf;
+
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+use candle_transformers::models::quantized_llama;
+use codebegen_inference::chat::{chatml, ChatMessage};
+use codebegen_inference::config::CacheConfig;
+use codebegen_inference::model::LlamaModel;
+use codebegen_inference::tokenizer::Tokenizer;
+use codebegen_inference::{BatchItem, Forward};
+
+const NEW_TOKENS: usize = 24;
+
+const PROMPTS: [&str; 3] = [
+    "What is the capital of France?",
+    "Write a Python function that returns the square of a number.",
+    "List three colors of the rainbow.",
+];
+
+fn model_path() -> Option<PathBuf> {
+    match std::env::var_os("CODEBEGEN_TEST_MODEL") {
+        Some(path) => Some(PathBuf::from(path)),
+        None => {
+            assert!(
+                std::env::var("CODEBEGEN_REQUIRE_MODEL").as_deref() != Ok("1"),
+                "CODEBEGEN_REQUIRE_MODEL=1 but CODEBEGEN_TEST_MODEL is not set"
+            );
+            println!("skipped: CODEBEGEN_TEST_MODEL not set");
+            None
+        }
+    }
+}
+
+fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0;
+    for (index, value) in logits.iter().enumerate() {
+        if *value > logits[best] {
+            best = index;
+        }
+    }
+    best as u32
+}
+
+/// The two best logits, for reporting how close a divergence was.
+fn top2(logits: &[f32]) -> [(u32, f32); 2] {
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|a, b| logits[*b].total_cmp(&logits[*a]));
+    [
+        (order[0] as u32, logits[order[0]]),
+        (order[1] as u32, logits[order[1]]),
+    ]
+}
+
+/// Greedy decoding with our model, one sequence alone; returns tokens and each step's logits.
+fn ours(model: &mut LlamaModel, prompt: &[u32]) -> (Vec<u32>, Vec<Vec<f32>>) {
+    let table: Vec<u32> = (0..model.num_blocks() as u32).collect();
+    let mut tokens = Vec::new();
+    let mut all_logits = Vec::new();
+    let mut input: Vec<u32> = prompt.to_vec();
+    let mut position = 0;
+    for _ in 0..NEW_TOKENS {
+        let item = BatchItem {
+            tokens: &input,
+            start_pos: position,
+            block_table: &table,
+        };
+        let logits = model.forward(&[item]).expect("forward").remove(0);
+        position += input.len();
+        let next = argmax(&logits);
+        tokens.push(next);
+        all_logits.push(logits);
+        input = vec![next];
+    }
+    (tokens, all_logits)
+}
+
+/// Greedy decoding with candle-transformers' `quantized_llama` on the same file.
+fn reference(path: &PathBuf, prompt: &[u32]) -> (Vec<u32>, Vec<Vec<f32>>) {
+    let device = Device::Cpu;
+    let mut file = std::fs::File::open(path).expect("open model");
+    let content = gguf_file::Content::read(&mut file).expect("gguf header");
+    let mut model =
+        quantized_llama::ModelWeights::from_gguf(content, &mut file, &device).expect("load");
+    let mut tokens = Vec::new();
+    let mut all_logits = Vec::new();
+    let mut input: Vec<u32> = prompt.to_vec();
+    let mut position = 0;
+    for _ in 0..NEW_TOKENS {
+        let x = Tensor::new(input.as_slice(), &device)
+            .and_then(|t| t.unsqueeze(0))
+            .expect("input");
+        let logits = model
+            .forward(&x, position)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .expect("forward");
+        position += input.len();
+        let next = argmax(&logits);
+        tokens.push(next);
+        all_logits.push(logits);
+        input = vec![next];
+    }
+    (tokens, all_logits)
+}
+
+#[test]
+fn greedy_output_matches_candle_quantized_llama() {
+    let Some(path) = model_path() else {
+        return;
+    };
+    let cache = CacheConfig {
+        block_size: 16,
+        num_blocks: 16,
+    };
+    let (mut model, content) = LlamaModel::from_gguf(&path, cache).expect("load our model");
+    let tokenizer = Tokenizer::from_gguf(&content).expect("tokenizer");
+    let mut failures = Vec::new();
+    for prompt in PROMPTS {
+        let text = chatml(&[ChatMessage::user(prompt)], true);
+        let ids = tokenizer.encode(&text).expect("encode");
+        let (our_tokens, our_logits) = ours(&mut model, &ids);
+        let (ref_tokens, ref_logits) = reference(&path, &ids);
+        let worst = our_logits
+            .iter()
+            .zip(&ref_logits)
+            .zip(our_tokens.iter().zip(&ref_tokens))
+            .take_while(|(_, (a, b))| a == b)
+            .map(|((a, b), _)| {
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0f32, f32::max)
+            })
+            .fold(0.0f32, f32::max);
+        println!(
+            "{prompt:?}: {} prompt tokens, max |logit diff| while in step {worst:e}\n  ours: {:?}\n  text: {:?}",
+            ids.len(),
+            our_tokens,
+            tokenizer.decode(&our_tokens).unwrap_or_default()
+        );
+        if let Some(step) = our_tokens.iter().zip(&ref_tokens).position(|(a, b)| a != b) {
+            failures.push(format!(
+                "{prompt:?} diverges at generated token {step}: ours {:?} (top-2 {:?}), \
+                 reference {:?} (top-2 {:?})",
+                our_tokens[step],
+                top2(&our_logits[step]),
+                ref_tokens[step],
+                top2(&ref_logits[step]),
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "greedy outputs differ:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Greedy decoding of all prompts together: one forward step runs every sequence.
+fn ours_batched(model: &mut LlamaModel, prompts: &[Vec<u32>]) -> Vec<Vec<u32>> {
+    let blocks_each = model.num_blocks() / prompts.len();
+    let tables: Vec<Vec<u32>> = (0..prompts.len())
+        .map(|s| {
+            (0..blocks_each)
+                .map(|b| (b * prompts.len() + s) as u32)
+                .collect()
+        })
+        .collect();
+    let mut inputs: Vec<Vec<u32>> = prompts.to_vec();
+    let mut positions = vec![0usize; prompts.len()];
+    let mut outputs = vec![Vec::new(); prompts.len()];
+    for _ in 0..NEW_TOKENS {
+        let items: Vec<BatchItem<'_>> = inputs
+            .iter()
+            .zip(&positions)
+            .zip(&tables)
+            .map(|((tokens, start_pos), table)| BatchItem {
+                tokens,
+                start_pos: *start_pos,
+                block_table: table,
+            })
+            .collect();
+        let logits = model.forward(&items).expect("forward");
+        for (s, row) in logits.iter().enumerate() {
+            positions[s] += inputs[s].len();
+            let next = argmax(row);
+            outputs[s].push(next);
+            inputs[s] = vec![next];
+        }
+    }
+    outputs
+}
+
+#[test]
+fn greedy_output_is_the_same_alone_and_batched() {
+    let Some(path) = model_path() else {
+        return;
+    };
+    let cache = CacheConfig {
+        block_size: 16,
+        num_blocks: 48,
+    };
+    let (mut model, content) = LlamaModel::from_gguf(&path, cache).expect("load our model");
+    let tokenizer = Tokenizer::from_gguf(&content).expect("tokenizer");
+    let prompts: Vec<Vec<u32>> = PROMPTS
+        .iter()
+        .map(|p| {
+            tokenizer
+                .encode(&chatml(&[ChatMessage::user(*p)], true))
+                .expect("encode")
+        })
+        .collect();
+    let alone: Vec<Vec<u32>> = prompts.iter().map(|p| ours(&mut model, p).0).collect();
+    let batched = ours_batched(&mut model, &prompts);
+    assert_eq!(alone, batched);
+}
