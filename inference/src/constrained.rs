@@ -1,1 +1,0 @@
-//! constrained (placeholder until written).
