@@ -4,4 +4,5 @@
 
 pub mod generate;
 pub mod http;
+pub mod inference;
 pub mod stats;

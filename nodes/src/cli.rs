@@ -183,4 +183,48 @@ pub enum BenchCommand {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Decode speed of our engine (1 to 16 concurrent requests) against candle-transformers'
+    /// quantized_llama and llama.cpp, the memory-bandwidth roofline and the worker's peak RSS.
+    Inference(BenchInferenceArgs),
+}
+
+/// `codebegen bench inference`.
+#[derive(Debug, Args)]
+pub struct BenchInferenceArgs {
+    /// A catalog name (installed under the data directory) or a path to a GGUF file.
+    #[arg(long, default_value = "smollm2-135m")]
+    pub model: String,
+    /// Data directory (default: $CODEBEGEN_DATA_DIR, else the user's data directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Timed decode tokens per stream.
+    #[arg(long, default_value_t = 128)]
+    pub tokens: usize,
+    /// Concurrent request counts for our engine.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,8,16")]
+    pub concurrency: Vec<usize>,
+    /// Do not measure candle-transformers' quantized_llama.
+    #[arg(long)]
+    pub skip_reference: bool,
+    /// Do not measure llama.cpp.
+    #[arg(long)]
+    pub skip_llamacpp: bool,
+    /// Do not measure the worker's peak RSS.
+    #[arg(long)]
+    pub skip_rss: bool,
+    /// Python with llama-cpp-python==0.3.36 installed.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// Requests in the RSS measurement.
+    #[arg(long, default_value_t = 16)]
+    pub rss_requests: usize,
+    /// Tokens each RSS request generates.
+    #[arg(long, default_value_t = 512)]
+    pub rss_tokens: usize,
+    /// Internal: run only the RSS measurement in this process and print its JSON.
+    #[arg(long, hide = true)]
+    pub rss_probe: bool,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{BenchArgs, BenchCommand};
+use crate::cli::{BenchArgs, BenchCommand, BenchInferenceArgs};
 
 /// Runs the command.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -41,5 +41,44 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::Inference(args) => inference(args),
     }
+}
+
+fn inference(args: BenchInferenceArgs) -> anyhow::Result<ExitCode> {
+    use codebegen_benches::inference;
+    if args.rss_probe {
+        let json = inference::rss_probe_json(
+            std::path::Path::new(&args.model),
+            args.rss_requests,
+            args.rss_tokens,
+        )
+        .map_err(anyhow::Error::msg)?;
+        println!("{json}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.concurrency.contains(&0) || args.tokens == 0 {
+        anyhow::bail!("--concurrency values and --tokens must be at least 1");
+    }
+    let config = inference::InferenceBenchConfig {
+        exe: std::env::current_exe().context("locating the codebegen binary")?,
+        model: args.model,
+        data_dir: args.data_dir.unwrap_or_else(crate::paths::default_data_dir),
+        decode_tokens: args.tokens,
+        concurrency: args.concurrency,
+        skip_reference: args.skip_reference,
+        skip_llamacpp: args.skip_llamacpp,
+        skip_rss: args.skip_rss,
+        python: args.python,
+        llamacpp_threads: 2,
+        rss_requests: args.rss_requests.max(1),
+        rss_tokens: args.rss_tokens.max(2),
+    };
+    let report = inference::run(&config).map_err(anyhow::Error::msg)?;
+    print!("{}", inference::table(&report));
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
