@@ -1,0 +1,86 @@
+//! Activation rows quantized to 8-bit blocks of 32 values, once per matmul call.
+//!
+//! Block `k` of row `b` holds `q` with `x[j] ~= d * q[j]` (`d = max|x| / 127`, `q` rounded to the
+//! nearest integer) and `s = d * sum(q)`, the block sum that formats with an additive min need.
+
+use super::GROUP;
+
+/// The quantized activations of one call: `batch` rows of `groups_per_row` blocks each.
+#[derive(Default)]
+pub(crate) struct QuantizedActivations {
+    pub(crate) q: Vec<[i8; GROUP]>,
+    pub(crate) d: Vec<f32>,
+    pub(crate) s: Vec<f32>,
+    pub(crate) groups_per_row: usize,
+}
+
+impl QuantizedActivations {
+    /// Quantizes `x` (`batch` rows of `cols` values, `cols` a multiple of 32), reusing the buffers.
+    pub(crate) fn fill(&mut self, x: &[f32], cols: usize) {
+        debug_assert!(cols.is_multiple_of(GROUP));
+        self.groups_per_row = cols / GROUP;
+        let n = x.len() / GROUP;
+        self.q.resize(n, [0; GROUP]);
+        self.d.resize(n, 0.0);
+        self.s.resize(n, 0.0);
+        let blocks = x.chunks_exact(GROUP);
+        let outs = self
+            .q
+            .iter_mut()
+            .zip(self.d.iter_mut())
+            .zip(self.s.iter_mut());
+        for (block, ((q, d), s)) in blocks.zip(outs) {
+            let block: &[f32; GROUP] = block.try_into().expect("chunks_exact yields 32 values");
+            (*d, *s) = quantize_block(block, q);
+        }
+    }
+}
+
+/// Quantizes one block; returns `(d, d * sum(q))`.
+#[inline(always)]
+fn quantize_block(x: &[f32; GROUP], q: &mut [i8; GROUP]) -> (f32, f32) {
+    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let d = amax / 127.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    let mut sum = 0i32;
+    for (q, &v) in q.iter_mut().zip(x) {
+        // |v * id| <= 127 (up to rounding), so the cast neither wraps nor saturates wrongly.
+        let r = (v * id).round() as i8;
+        *q = r;
+        sum += r as i32;
+    }
+    (d, d * sum as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(x: [f32; GROUP]) {
+        let mut q = [0i8; GROUP];
+        let (d, s) = quantize_block(&x, &mut q);
+        let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (&v, &q) in x.iter().zip(&q) {
+            assert!(
+                (v - d * q as f32).abs() <= d * 0.5 + amax * 1e-6,
+                "{v} vs {q} * {d}"
+            );
+        }
+        let sum: i32 = q.iter().map(|&q| q as i32).sum();
+        assert_eq!(s, d * sum as f32);
+    }
+
+    #[test]
+    fn blocks_round_to_the_nearest_step() {
+        check([0.0; GROUP]);
+        check(std::array::from_fn(|i| i as f32 - 15.5));
+        check(std::array::from_fn(|i| {
+            if i == 3 {
+                -1e-3
+            } else {
+                1e-5 * i as f32
+            }
+        }));
+        check(std::array::from_fn(|i| (i as f32 * 0.7).sin() * 300.0));
+    }
+}
