@@ -1,6 +1,7 @@
 //! Prompt → spec → files: rule-based extraction, template rendering, review, fixes and diff.
 //! Everything here is a pure function over values: no IO, no clock, no randomness.
 
+pub mod assist;
 pub mod extract;
 pub mod generate;
 pub mod refine;
