@@ -4,8 +4,9 @@
 //! The schema compiles to a [`schema::Grammar`]; a byte-level JSON machine ([`machine::State`])
 //! walks it. The mask for a state comes from walking the vocabulary's byte trie
 //! ([`trie::TokenTrie`]) from that state, dropping every subtree whose prefix the machine rejects;
-//! masks are cached by state (with the length of long open strings forgotten), and clones of one
-//! constraint share the compiled schema and the cache.
+//! masks are cached by state (with the length of long open strings forgotten). Constraints built
+//! for the same schema and vocabulary (the last few schemas) share the compiled schema and the
+//! mask cache, so repeated requests pay for each mask once.
 
 pub mod machine;
 mod mask;
@@ -13,7 +14,7 @@ pub mod schema;
 pub mod trie;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::Value;
 
@@ -25,7 +26,9 @@ use schema::Grammar;
 use trie::TokenTrie;
 
 /// Most masks one schema keeps (each is vocab/8 bytes: 6 KiB for 49,152 tokens).
-const MASK_CACHE_ENTRIES: usize = 2048;
+const MASK_CACHE_ENTRIES: usize = 512;
+/// Compiled schemas (with their mask caches) kept for later requests with the same schema.
+const SHARED_SCHEMAS: usize = 4;
 
 /// Restricts which tokens may come next.
 pub trait TokenConstraint: Send {
@@ -65,15 +68,39 @@ impl JsonSchemaConstraint {
     /// Compiles `schema` for `vocab`; an [`InferenceError::InvalidRequest`] names what in the
     /// schema is not supported.
     pub fn new(schema: &Value, vocab: Arc<TokenVocab>) -> Result<Self, InferenceError> {
-        let grammar = Grammar::compile(schema)?;
-        let trie = TokenTrie::shared(&vocab);
+        type Registry = Mutex<Vec<(String, Weak<TokenVocab>, Arc<Shared>)>>;
+        static RECENT: Registry = Mutex::new(Vec::new());
+        let key = schema.to_string();
+        let mut recent = RECENT.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|(_, v, _)| v.strong_count() > 0);
+        let found = recent
+            .iter()
+            .position(|(k, v, _)| *k == key && std::ptr::eq(v.as_ptr(), Arc::as_ptr(&vocab)));
+        let shared = match found {
+            Some(index) => {
+                let entry = recent.remove(index);
+                let shared = Arc::clone(&entry.2);
+                recent.push(entry);
+                shared
+            }
+            None => {
+                let grammar = Grammar::compile(schema)?;
+                let trie = TokenTrie::shared(&vocab);
+                let shared = Arc::new(Shared {
+                    grammar,
+                    vocab: Arc::clone(&vocab),
+                    trie,
+                    cache: Mutex::new(HashMap::new()),
+                });
+                if recent.len() >= SHARED_SCHEMAS {
+                    recent.remove(0);
+                }
+                recent.push((key, Arc::downgrade(&vocab), Arc::clone(&shared)));
+                shared
+            }
+        };
         Ok(Self {
-            shared: Arc::new(Shared {
-                grammar,
-                vocab,
-                trie,
-                cache: Mutex::new(HashMap::new()),
-            }),
+            shared,
             state: State::new(),
             finished: false,
         })
@@ -96,6 +123,12 @@ impl JsonSchemaConstraint {
             self.state = state;
         }
         fits
+    }
+
+    /// The mask for the current state, computed by walking the trie without the cache (what
+    /// [`TokenConstraint::mask`] does on a cache miss); for measuring.
+    pub fn mask_uncached(&self) -> TokenMask {
+        self.compute_mask(&self.state)
     }
 
     fn compute_mask(&self, start: &State) -> TokenMask {
