@@ -282,3 +282,42 @@ mod tests {
         assert_eq!(common_prefix(&[7, 8], &[7, 8]), 2);
     }
 }
+
+/// Tests on the real model file named by `CODEBEGEN_TEST_MODEL`.
+#[cfg(test)]
+mod real_model_tests {
+    use super::*;
+
+    fn model() -> Option<PathBuf> {
+        match std::env::var_os("CODEBEGEN_TEST_MODEL") {
+            Some(path) => Some(PathBuf::from(path)),
+            None if std::env::var("CODEBEGEN_REQUIRE_MODEL").as_deref() == Ok("1") => {
+                panic!("CODEBEGEN_REQUIRE_MODEL=1 but CODEBEGEN_TEST_MODEL is not set")
+            }
+            None => {
+                eprintln!("skipped: CODEBEGEN_TEST_MODEL not set");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn smollm2_weights_are_counted_and_the_reference_decodes() {
+        let Some(path) = model() else { return };
+        let weights = roofline::weight_bytes(&path).expect("GGUF tensor table");
+        // SmolLM2-135M: tied head, Q8_0 embedding of 49152 x 576 (34 bytes per 32 values).
+        assert!(weights.tied_embeddings);
+        assert_eq!(weights.embedding_bytes, 49_152 * 576 / 32 * 34);
+        assert_eq!(weights.per_step_bytes, weights.tensor_bytes);
+        let file_len = std::fs::metadata(&path).expect("stat").len();
+        assert!(weights.tensor_bytes < file_len && weights.tensor_bytes > file_len * 9 / 10);
+
+        let tokenizer = gguf_tokenizer(&path).expect("tokenizer");
+        let prompts = tokenize_prompts(&tokenizer, 2).expect("tokenize");
+        assert_ne!(prompts[0], prompts[1]);
+        assert_eq!(prompts[0][0], 1, "ChatML starts with <|im_start|>");
+        let decode = reference::run(&path, &prompts[0], 4).expect("reference decode");
+        assert_eq!(decode.tokens.len(), 5);
+        assert!(decode.tok_s > 0.0);
+    }
+}

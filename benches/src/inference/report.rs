@@ -330,6 +330,90 @@ pub fn table(report: &InferenceReport) -> String {
 mod tests {
     use super::*;
 
+    fn run(requests: usize, tok_s: f64) -> ConcurrentRun {
+        ConcurrentRun {
+            requests,
+            tok_s,
+            generated_tokens: requests * 9,
+            prefill_s: 0.1,
+            wall_s: 1.0,
+            end_to_end_tok_s: tok_s * 0.9,
+            steps: 9,
+            early_finishes: 0,
+        }
+    }
+
+    fn decode(tok_s: f64, tokens: &[u32]) -> Decode {
+        Decode {
+            tok_s,
+            prefill_s: 0.01,
+            tokens: tokens.to_vec(),
+        }
+    }
+
+    #[test]
+    fn json_has_the_issue_fields_and_goals_use_same_run_baselines() {
+        let config = InferenceBenchConfig {
+            exe: "codebegen".into(),
+            model: "m.gguf".into(),
+            data_dir: "data".into(),
+            decode_tokens: 8,
+            concurrency: vec![1, 4, 8, 16],
+            skip_reference: false,
+            skip_llamacpp: false,
+            skip_rss: true,
+            python: "python3".into(),
+            llamacpp_threads: 2,
+            rss_requests: 16,
+            rss_tokens: 512,
+        };
+        let weights = WeightBytes {
+            tensor_bytes: 100_000_000,
+            embedding_bytes: 30_000_000,
+            per_step_bytes: 100_000_000,
+            tied_embeddings: true,
+        };
+        let bandwidth = Bandwidth {
+            buffer_mib: 512,
+            one_thread_gb_s: 10.0,
+            threads: 2,
+            all_threads_gb_s: 20.0,
+        };
+        let mut report = InferenceReport::new(&config, Path::new("m.gguf"), 40, weights, bandwidth);
+        report.set_reference(decode(30.0, &[1, 2, 3]));
+        report.set_single(decode(45.0, &[1, 2, 4]));
+        report.llamacpp_note = Some("llama-cpp-python is not importable".into());
+        report.concurrent_runs = vec![run(1, 45.0), run(4, 150.0), run(8, 240.0), run(16, 300.0)];
+        report.finish();
+
+        let json = serde_json::to_value(&report).expect("serializes");
+        assert_eq!(json["reference_tok_s"], 30.0);
+        assert!(json["llamacpp_tok_s"].is_null());
+        assert_eq!(json["single_tok_s"], 45.0);
+        let keys: Vec<&String> = json["concurrent"]
+            .as_object()
+            .expect("a map")
+            .keys()
+            .collect();
+        assert_eq!(keys, ["1", "4", "8", "16"]);
+        assert_eq!(json["concurrent"]["16"], 300.0);
+        assert_eq!(json["memory_bandwidth_gb_s"], 20.0);
+        assert_eq!(json["weight_bytes_per_step"], 100_000_000);
+        assert_eq!(json["roofline_tok_s"], 200.0);
+        assert_eq!(json["agreement_with_reference"]["ours"], 2);
+
+        let status: Vec<&str> = report.goals.iter().map(|g| g.status).collect();
+        // 45/30 >= 1; no llama.cpp; 300/45 >= 6; no llama.cpp; RSS skipped.
+        assert_eq!(
+            status,
+            ["met", "not measured", "met", "not measured", "not measured"]
+        );
+        let text = table(&report);
+        assert!(text.contains("roofline 200 tok/s"), "{text}");
+        assert!(text.contains("not importable"), "{text}");
+        assert!(text.contains("not measured"), "{text}");
+    }
+
     #[test]
     fn goals_compare_and_say_when_unmeasured() {
         assert_eq!(Goal::new("a", Some(1.2), ">=", 1.0).status, "met");
