@@ -104,6 +104,29 @@ impl TinyModel {
         Self { arch, tensors }
     }
 
+    /// The same model with every matrix rounded through Q8_0 and stored back as f32: the
+    /// exact-arithmetic counterpart of the Q8_0 file.
+    fn rounded_to_q8_0(&self) -> Self {
+        let tensors = self
+            .tensors
+            .iter()
+            .map(|(name, tensor)| {
+                let rounded = if tensor.rank() == 2 {
+                    QTensor::quantize(tensor, GgmlDType::Q8_0)
+                        .and_then(|q| q.dequantize(&Device::Cpu))
+                        .expect("round through Q8_0")
+                } else {
+                    tensor.clone()
+                };
+                (name.clone(), rounded)
+            })
+            .collect();
+        Self {
+            arch: self.arch,
+            tensors,
+        }
+    }
+
     fn arch_name(&self) -> &'static str {
         match self.arch {
             Arch::Llama => "llama",
@@ -236,7 +259,12 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
         match format {
             Format::GgufF32 => model.write_gguf(&dir.path().join("model.gguf"), GgmlDType::F32),
-            Format::GgufQ8_0 => model.write_gguf(&dir.path().join("model.gguf"), GgmlDType::Q8_0),
+            Format::GgufQ8_0 => {
+                model.write_gguf(&dir.path().join("model.gguf"), GgmlDType::Q8_0);
+                model
+                    .rounded_to_q8_0()
+                    .write_gguf(&dir.path().join("exact.gguf"), GgmlDType::F32);
+            }
             Format::Safetensors => model.write_safetensors(dir.path()),
         }
         Self { model, format, dir }
@@ -261,6 +289,12 @@ impl Fixture {
 
     /// The reference logits after each token of `tokens`, one sequence alone.
     fn reference(&self, tokens: &[u32]) -> Vec<Vec<f32>> {
+        self.reference_from("model.gguf", tokens)
+    }
+
+    /// The reference logits of `tokens` from the GGUF file `gguf` of the fixture (safetensors
+    /// fixtures ignore it).
+    fn reference_from(&self, gguf: &str, tokens: &[u32]) -> Vec<Vec<f32>> {
         let device = Device::Cpu;
         let mut step: Box<dyn FnMut(u32, usize) -> Tensor> = match (self.format, self.model.arch) {
             (Format::Safetensors, Arch::Llama) => {
@@ -289,7 +323,7 @@ impl Fixture {
                 })
             }
             (_, arch) => {
-                let path = self.dir.path().join("model.gguf");
+                let path = self.dir.path().join(gguf);
                 let mut file = std::fs::File::open(&path).expect("open");
                 let content = gguf_file::Content::read(&mut file).expect("gguf");
                 if arch == Arch::Llama {
@@ -330,7 +364,17 @@ impl Fixture {
         VarBuilder::from_tensors(map, DType::F32, &Device::Cpu)
     }
 
-    /// Tolerance on logits: exact formats get the issue's 1e-4; see `Q8_0_TOLERANCE`.
+    /// How far `ours` is from the reference row `expected`: the largest absolute difference, and
+    /// for Q8_0 that difference relative to the row's largest |logit| (see `Q8_0_TOLERANCE`).
+    fn error(&self, ours: &[f32], expected: &[f32]) -> f32 {
+        let diff = max_abs_diff(ours, expected);
+        match self.format {
+            Format::GgufF32 | Format::Safetensors => diff,
+            Format::GgufQ8_0 => diff / expected.iter().fold(0.0f32, |m, v| m.max(v.abs())),
+        }
+    }
+
+    /// Bound on [`Self::error`]: exact formats get the issue's 1e-4; see `Q8_0_TOLERANCE`.
     fn tolerance(&self) -> f32 {
         match self.format {
             Format::GgufF32 | Format::Safetensors => F32_TOLERANCE,
@@ -339,10 +383,13 @@ impl Fixture {
     }
 }
 
-/// Q8_0 weights: candle multiplies Q8_0 weights against activations it first rounds to Q8_0
-/// blocks, and so does our kernel; what is left is summation order. Set from the measured
-/// difference (see the report in the test output).
-const Q8_0_TOLERANCE: f32 = 1e-3;
+/// Q8_0 weights, relative to the largest |logit| of the row. Both candle and our kernel round
+/// the activations of every matmul to 8-bit blocks (candle with f16 block scales, ours with f32
+/// ones), which moves each logit by up to about 1.5% of the largest one on these random
+/// models; the two roundings differ, so the two models differ by that much, and
+/// `check_q8_0_against_exact` shows each is that close to exact f32 arithmetic. Measured:
+/// 1.0% (llama) and 1.3% (qwen2). A wrong layout or a skipped block gives errors near 100%.
+const Q8_0_TOLERANCE: f32 = 0.03;
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "logit rows differ in length");
@@ -354,7 +401,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 
 /// Three sequences of different lengths with tokens spread over the vocabulary.
 fn sequences() -> Vec<Vec<u32>> {
-    let lengths = [11usize, 6, 17];
+    let lengths = [12usize, 8, 17];
     lengths
         .iter()
         .enumerate()
@@ -390,13 +437,48 @@ fn check_token_by_token(arch: Arch, format: Format) {
             block_table: &table,
         };
         let logits = model.forward(&[item]).expect("forward");
-        worst = worst.max(max_abs_diff(&logits[0], &expected[pos]));
+        worst = worst.max(fixture.error(&logits[0], &expected[pos]));
     }
-    println!("{arch:?} {format:?} token by token: max |diff| = {worst:e}");
+    println!("{arch:?} {format:?} token by token: error = {worst:e}");
     assert!(
         worst <= fixture.tolerance(),
         "{arch:?} {format:?}: {worst} > {}",
         fixture.tolerance()
+    );
+}
+
+/// Where the Q8_0 differences come from: our logits and candle's, each against exact f32
+/// arithmetic on the same (Q8_0-rounded) weights. Both kernels round activations to 8 bits
+/// (candle with f16 block scales, ours with f32 ones), so both sit near the exact values and our
+/// kernel must not be further from them than candle's.
+fn check_q8_0_against_exact(arch: Arch) {
+    let fixture = Fixture::new(arch, Format::GgufQ8_0);
+    let tokens = &sequences()[2];
+    let candle_q8 = fixture.reference(tokens);
+    let exact = fixture.reference_from("exact.gguf", tokens);
+    let mut model = fixture.ours();
+    let table: Vec<u32> = (0..(tokens.len().div_ceil(BLOCK_SIZE)) as u32).collect();
+    let (mut ours_exact, mut candle_exact, mut ours_candle, mut largest) =
+        (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    for (pos, token) in tokens.iter().enumerate() {
+        let item = BatchItem {
+            tokens: std::slice::from_ref(token),
+            start_pos: pos,
+            block_table: &table,
+        };
+        let ours = model.forward(&[item]).expect("forward").remove(0);
+        ours_exact = ours_exact.max(max_abs_diff(&ours, &exact[pos]));
+        candle_exact = candle_exact.max(max_abs_diff(&candle_q8[pos], &exact[pos]));
+        ours_candle = ours_candle.max(max_abs_diff(&ours, &candle_q8[pos]));
+        largest = exact[pos].iter().fold(largest, |m, v| m.max(v.abs()));
+    }
+    println!(
+        "{arch:?} Q8_0: max |ours - exact| = {ours_exact:e}, max |candle - exact| = {candle_exact:e}, \
+         max |ours - candle| = {ours_candle:e}, max |logit| = {largest:e}"
+    );
+    assert!(
+        ours_exact <= 1.5 * candle_exact,
+        "{arch:?}: our Q8_0 logits are further from exact ({ours_exact}) than candle's ({candle_exact})"
     );
 }
 
@@ -416,10 +498,10 @@ fn check_chunked_prefill(arch: Arch, format: Format) {
         };
         let logits = model.forward(&[item]).expect("forward");
         start += chunk;
-        worst = worst.max(max_abs_diff(&logits[0], &expected[start - 1]));
+        worst = worst.max(fixture.error(&logits[0], &expected[start - 1]));
     }
     assert_eq!(start, tokens.len());
-    println!("{arch:?} {format:?} chunked prefill: max |diff| = {worst:e}");
+    println!("{arch:?} {format:?} chunked prefill: error = {worst:e}");
     assert!(
         worst <= fixture.tolerance(),
         "{arch:?} {format:?}: {worst} > {}",
@@ -458,12 +540,65 @@ fn check_batched(arch: Arch, format: Format) {
         assert_eq!(logits.len(), items.len());
         for ((s, n), row) in step.iter().zip(&logits) {
             done[*s] += n;
-            worst = worst.max(max_abs_diff(row, &expected[*s][done[*s] - 1]));
+            worst = worst.max(fixture.error(row, &expected[*s][done[*s] - 1]));
         }
     }
     let lengths: Vec<usize> = sequences.iter().map(Vec::len).collect();
     assert_eq!(done, lengths, "the schedule runs every sequence to its end");
-    println!("{arch:?} {format:?} batched: max |diff| = {worst:e}");
+    println!("{arch:?} {format:?} batched: error = {worst:e}");
+    assert!(
+        worst <= fixture.tolerance(),
+        "{arch:?} {format:?}: {worst} > {}",
+        fixture.tolerance()
+    );
+}
+
+/// Sequence 0 runs part way, is preempted (its blocks go to sequence 1, which overwrites them),
+/// and resumes by recomputing its prefix into other blocks; its logits still match.
+fn check_preemption(arch: Arch, format: Format) {
+    let fixture = Fixture::new(arch, format);
+    let sequences = sequences();
+    let (first, second) = (&sequences[2], &sequences[0]);
+    let expected_first = fixture.reference(first);
+    let expected_second = fixture.reference(second);
+    let mut model = fixture.ours();
+    let mut worst = 0.0f32;
+    let before: Vec<u32> = vec![3, 9, 1];
+    let item = BatchItem {
+        tokens: &first[..6],
+        start_pos: 0,
+        block_table: &before,
+    };
+    let logits = model.forward(&[item]).expect("forward");
+    worst = worst.max(fixture.error(&logits[0], &expected_first[5]));
+    // Preempted: sequence 1 takes blocks 9 and 3 and fills them.
+    let taken: Vec<u32> = vec![9, 3, 20];
+    let item = BatchItem {
+        tokens: second,
+        start_pos: 0,
+        block_table: &taken,
+    };
+    let logits = model.forward(&[item]).expect("forward");
+    worst = worst.max(fixture.error(&logits[0], &expected_second[second.len() - 1]));
+    // Resumed elsewhere: recompute positions 0..8, then decode the rest next to a decode of 1.
+    let after: Vec<u32> = vec![30, 12, 5, 7, 8];
+    let item = BatchItem {
+        tokens: &first[..8],
+        start_pos: 0,
+        block_table: &after,
+    };
+    let logits = model.forward(&[item]).expect("forward");
+    worst = worst.max(fixture.error(&logits[0], &expected_first[7]));
+    for pos in 8..first.len() {
+        let item = BatchItem {
+            tokens: &first[pos..=pos],
+            start_pos: pos,
+            block_table: &after,
+        };
+        let logits = model.forward(&[item]).expect("forward");
+        worst = worst.max(fixture.error(&logits[0], &expected_first[pos]));
+    }
+    println!("{arch:?} {format:?} preemption: error = {worst:e}");
     assert!(
         worst <= fixture.tolerance(),
         "{arch:?} {format:?}: {worst} > {}",
@@ -476,10 +611,12 @@ fn llama_gguf_f32_matches_quantized_llama() {
     check_token_by_token(Arch::Llama, Format::GgufF32);
     check_chunked_prefill(Arch::Llama, Format::GgufF32);
     check_batched(Arch::Llama, Format::GgufF32);
+    check_preemption(Arch::Llama, Format::GgufF32);
 }
 
 #[test]
 fn llama_gguf_q8_0_matches_quantized_llama() {
+    check_q8_0_against_exact(Arch::Llama);
     check_token_by_token(Arch::Llama, Format::GgufQ8_0);
     check_batched(Arch::Llama, Format::GgufQ8_0);
 }
@@ -500,6 +637,7 @@ fn qwen2_gguf_f32_matches_quantized_qwen2() {
 
 #[test]
 fn qwen2_gguf_q8_0_matches_quantized_qwen2() {
+    check_q8_0_against_exact(Arch::Qwen2);
     check_token_by_token(Arch::Qwen2, Format::GgufQ8_0);
     check_batched(Arch::Qwen2, Format::GgufQ8_0);
 }
@@ -509,6 +647,7 @@ fn qwen2_safetensors_matches_candle_qwen2() {
     check_token_by_token(Arch::Qwen2, Format::Safetensors);
     check_chunked_prefill(Arch::Qwen2, Format::Safetensors);
     check_batched(Arch::Qwen2, Format::Safetensors);
+    check_preemption(Arch::Qwen2, Format::Safetensors);
 }
 
 #[test]
