@@ -234,9 +234,14 @@ fn mask_timing_on_the_real_vocab() {
     for (label, prefix) in prefixes {
         let mut fresh = template.restart();
         assert!(fresh.advance_bytes(prefix.as_bytes()), "{prefix}");
-        let started = Instant::now();
-        let mask = fresh.mask_uncached();
-        let computed = started.elapsed();
+        // The best of 5 uncached computations (the machine is shared, timings are noisy).
+        let mut computed = std::time::Duration::MAX;
+        let mut mask = fresh.mask_uncached();
+        for _ in 0..5 {
+            let started = Instant::now();
+            mask = fresh.mask_uncached();
+            computed = computed.min(started.elapsed());
+        }
         fresh.mask();
         let started = Instant::now();
         let again = fresh.mask();

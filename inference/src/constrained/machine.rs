@@ -8,7 +8,7 @@
 use super::schema::{Grammar, Node, MAX_DIGITS};
 
 /// Deepest nesting of open values (including the document frame).
-pub const MAX_DEPTH: usize = 16;
+pub const MAX_DEPTH: usize = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjPhase {
@@ -142,6 +142,11 @@ impl State {
                         ..
                     }
                 ))
+    }
+
+    /// Values open right now (the document frame included).
+    pub fn depth(&self) -> usize {
+        usize::from(self.len)
     }
 
     /// The same state with facts that cannot change the next `horizon` bytes' fate forgotten:

@@ -147,13 +147,15 @@ impl JsonSchemaConstraint {
         while i < nodes.len() {
             let node = nodes[i];
             let depth = usize::from(node.depth);
-            let mut state = states[depth - 1];
+            // The child's state is the parent's, stepped in place (one copy per node).
+            let (parents, children) = states.split_at_mut(depth);
+            let state = &mut children[0];
+            *state = parents[depth - 1];
             if state.step(&shared.grammar, node.byte) {
                 for &token in &trie.token_ids[node.tokens_start as usize..node.tokens_end as usize]
                 {
                     mask.allow(token);
                 }
-                states[depth] = state;
                 i += 1;
             } else {
                 i = node.end as usize;
