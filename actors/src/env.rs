@@ -23,6 +23,9 @@ pub struct Env {
     pub config: ServiceConfig,
     /// Counters.
     pub counters: Arc<Counters>,
+    /// Whether a language model answers model tasks (then a failed model request falls back to
+    /// the deterministic engine instead of failing the stage).
+    pub model_backed: bool,
 }
 
 /// Milliseconds since the Unix epoch, now.

@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! Service ─┬─ GenSupervisor ── GenerationActor (one per running generation, restarted from its checkpoint)
-//!          ├─ SchedulerActor ── WorkerActor × n (restarted; in-flight requests retried once)
+//!          ├─ SchedulerActor ── WorkerActor or LlmWorkerActor × n (restarted; in-flight requests
+//!          │                    retried once; an LLM worker runs its engine on its own thread)
 //!          └─ UserActor (one per active user, spawned on demand, stops when idle)
 //! ```
 
@@ -16,8 +17,11 @@ mod env;
 mod gen_supervisor;
 mod generation;
 mod hub;
+pub mod llm_engine;
+pub mod llm_tasks;
+pub mod llm_worker;
 pub mod model;
-mod scheduler;
+pub mod scheduler;
 pub mod scheduler_state;
 pub mod service;
 mod stages;
@@ -25,5 +29,8 @@ pub mod tier_window;
 mod user;
 mod worker;
 
+pub use llm_engine::{Device, LlmWorkerConfig};
+pub use llm_worker::LlmWorkerSpec;
+pub use scheduler::{SchedulerStats, StreamEvent, Ticket, WorkerSpec};
 pub use service::{NewGeneration, Service, ServiceConfig, ServiceError, ServiceMetrics, Stores};
 pub use stages::artifact_prefix;

@@ -1,33 +1,89 @@
 //! Scheduler actor. Invariant: every model request reaches exactly one reply — an output, or an
-//! error once its worker died twice — and workers never exceed their capacity. It supervises
-//! the workers: a crashed worker is restarted and its in-flight requests are retried once.
+//! error once its worker died twice — unless its caller cancelled it, and workers never exceed
+//! their capacity. It supervises the workers: a crashed worker is restarted and its in-flight
+//! requests are retried once. A caller that stops waiting (its [`Ticket`] is dropped, or it
+//! timed out) cancels its request, so an LLM worker frees the request's cache blocks.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::counters::Counters;
+use crate::llm_worker::{LlmWorkerActor, LlmWorkerArgs, LlmWorkerSpec};
 use crate::model::{ModelOutput, ModelTask};
 use crate::scheduler_state::{Command, RequestId, SchedulerState, WorkerId};
 use crate::service::ServiceError;
 use crate::worker::{WorkerActor, WorkerArgs, WorkerMsg};
 
-/// Requests a worker may run at once.
-const WORKER_CAPACITY: usize = 4;
+/// Requests a deterministic worker may run at once.
+const DETERMINISTIC_CAPACITY: usize = 4;
+
+/// Request ids, unique in the process (callers choose them, so they can cancel without a
+/// round trip).
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+/// What a streaming caller receives while its request runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// Generated text, in order.
+    Text(String),
+    /// The request's worker died and it starts again on another: discard the text so far.
+    Restarted,
+}
+
+/// The answer channel of one request.
+pub type Answer = oneshot::Sender<Result<ModelOutput, ServiceError>>;
+
+/// A model worker the scheduler keeps running.
+#[derive(Clone)]
+pub enum WorkerSpec {
+    /// The rule-based engine.
+    Deterministic,
+    /// A language model on its own engine thread.
+    Llm(LlmWorkerSpec),
+}
+
+impl WorkerSpec {
+    fn capacity(&self) -> usize {
+        match self {
+            WorkerSpec::Deterministic => DETERMINISTIC_CAPACITY,
+            WorkerSpec::Llm(spec) => spec.config.max_batch,
+        }
+    }
+}
 
 /// Messages.
 pub enum SchedulerMsg {
     /// Run a task on some worker.
     Submit {
+        /// Chosen by the caller with [`submit`]; unique.
+        request: RequestId,
         /// The task.
         task: ModelTask,
         /// Higher first.
         priority: u8,
+        /// Where generated text goes as it comes, if the caller wants it.
+        stream: Option<mpsc::UnboundedSender<StreamEvent>>,
         /// The answer.
-        reply: RpcReplyPort<Result<ModelOutput, ServiceError>>,
+        answer: Answer,
+    },
+    /// The caller no longer wants the answer.
+    Cancel {
+        /// Which request.
+        request: RequestId,
+    },
+    /// A worker generated text for a request.
+    Text {
+        /// Which worker.
+        worker: WorkerId,
+        /// Which request.
+        request: RequestId,
+        /// The text.
+        text: String,
     },
     /// A worker finished a request.
     Done {
@@ -38,25 +94,45 @@ pub enum SchedulerMsg {
         /// The output.
         output: ModelOutput,
     },
+    /// Queue and worker numbers.
+    Stats(RpcReplyPort<SchedulerStats>),
+}
+
+/// A snapshot of the scheduler.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchedulerStats {
+    /// Requests waiting for a worker.
+    pub queued: usize,
+    /// Requests running on workers.
+    pub in_flight: usize,
+    /// Each worker: (id, running, capacity).
+    pub workers: Vec<(WorkerId, usize, usize)>,
 }
 
 /// Arguments.
 pub struct SchedulerArgs {
     /// Workers to keep running.
-    pub workers: usize,
+    pub workers: Vec<WorkerSpec>,
     /// Counters.
     pub counters: Arc<Counters>,
     /// Fault injection shared with the workers (see [`WorkerArgs::faults`]).
     pub faults: Arc<AtomicUsize>,
 }
 
+struct Pending {
+    task: ModelTask,
+    priority: u8,
+    stream: Option<mpsc::UnboundedSender<StreamEvent>>,
+    answer: Answer,
+    dispatched: bool,
+}
+
 /// State.
 pub struct SchedulerActorState {
     core: SchedulerState,
-    next_request: RequestId,
     next_worker: WorkerId,
-    pending: HashMap<RequestId, (ModelTask, RpcReplyPort<Result<ModelOutput, ServiceError>>)>,
-    workers: HashMap<WorkerId, ActorRef<WorkerMsg>>,
+    pending: HashMap<RequestId, Pending>,
+    workers: HashMap<WorkerId, (ActorRef<WorkerMsg>, WorkerSpec)>,
     by_cell: HashMap<ractor::ActorId, WorkerId>,
     args: SchedulerArgs,
 }
@@ -68,29 +144,65 @@ impl SchedulerActor {
     async fn spawn_worker(
         myself: &ActorRef<SchedulerMsg>,
         state: &mut SchedulerActorState,
+        spec: WorkerSpec,
     ) -> Result<Vec<Command>, ActorProcessingErr> {
         state.next_worker += 1;
         let id = state.next_worker;
-        let args = WorkerArgs {
-            id,
-            scheduler: myself.clone(),
-            counters: Arc::clone(&state.args.counters),
-            faults: Arc::clone(&state.args.faults),
+        let counters = Arc::clone(&state.args.counters);
+        let faults = Arc::clone(&state.args.faults);
+        let worker: ActorRef<WorkerMsg> = match &spec {
+            WorkerSpec::Deterministic => {
+                let args = WorkerArgs {
+                    id,
+                    scheduler: myself.clone(),
+                    counters,
+                    faults,
+                };
+                Actor::spawn_linked(None, WorkerActor, args, myself.get_cell())
+                    .await?
+                    .0
+            }
+            WorkerSpec::Llm(llm) => {
+                let args = LlmWorkerArgs {
+                    id,
+                    scheduler: myself.clone(),
+                    counters,
+                    faults,
+                    spec: llm.clone(),
+                };
+                Actor::spawn_linked(None, LlmWorkerActor, args, myself.get_cell())
+                    .await?
+                    .0
+            }
         };
-        let (worker, _) = Actor::spawn_linked(None, WorkerActor, args, myself.get_cell()).await?;
+        let capacity = spec.capacity();
         state.by_cell.insert(worker.get_id(), id);
-        state.workers.insert(id, worker);
-        Ok(state.core.add_worker(id, WORKER_CAPACITY))
+        state.workers.insert(id, (worker, spec));
+        Ok(state.core.add_worker(id, capacity))
     }
 
     fn execute(state: &mut SchedulerActorState, commands: Vec<Command>) {
         for command in commands {
             match command {
                 Command::Dispatch(request, worker) => {
-                    let task = state.pending.get(&request).map(|(t, _)| t.clone());
-                    match (task, state.workers.get(&worker)) {
-                        (Some(task), Some(w)) => {
-                            if w.cast(WorkerMsg::Run { request, task }).is_err() {
+                    let Some(pending) = state.pending.get_mut(&request) else {
+                        tracing::warn!(request, worker, "dispatch of an unknown request");
+                        continue;
+                    };
+                    if pending.dispatched {
+                        if let Some(stream) = &pending.stream {
+                            let _ = stream.send(StreamEvent::Restarted);
+                        }
+                    }
+                    pending.dispatched = true;
+                    let run = WorkerMsg::Run {
+                        request,
+                        task: pending.task.clone(),
+                        priority: pending.priority,
+                    };
+                    match state.workers.get(&worker) {
+                        Some((w, _)) => {
+                            if w.cast(run).is_err() {
                                 tracing::warn!(
                                     request,
                                     worker,
@@ -98,31 +210,33 @@ impl SchedulerActor {
                                 );
                             }
                         }
-                        _ => tracing::warn!(
-                            request,
-                            worker,
-                            "dispatch to an unknown request or worker"
-                        ),
+                        None => tracing::warn!(request, worker, "dispatch to an unknown worker"),
                     }
                 }
                 Command::Fail(request) => {
-                    if let Some((task, reply)) = state.pending.remove(&request) {
+                    if let Some(pending) = state.pending.remove(&request) {
                         tracing::error!(
                             request,
-                            kind = task.kind(),
+                            kind = pending.task.kind(),
                             "request failed: its worker died twice"
                         );
-                        let _ = reply.send(Err(ServiceError::Unavailable(
+                        let _ = pending.answer.send(Err(ServiceError::Unavailable(
                             "the model worker failed twice on this request".into(),
                         )));
                     }
                 }
+                Command::Abort(request, worker) => {
+                    if let Some((w, _)) = state.workers.get(&worker) {
+                        let _ = w.cast(WorkerMsg::Cancel { request });
+                    }
+                }
             }
         }
-        state.args.counters.queue_depth.store(
-            state.core.queue_depth() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        state
+            .args
+            .counters
+            .queue_depth
+            .store(state.core.queue_depth() as u64, Ordering::Relaxed);
     }
 }
 
@@ -134,19 +248,22 @@ impl Actor for SchedulerActor {
     async fn pre_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        args: SchedulerArgs,
+        mut args: SchedulerArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
+        if args.workers.is_empty() {
+            args.workers.push(WorkerSpec::Deterministic);
+        }
+        let specs = args.workers.clone();
         let mut state = SchedulerActorState {
             core: SchedulerState::default(),
-            next_request: 0,
             next_worker: 0,
             pending: HashMap::new(),
             workers: HashMap::new(),
             by_cell: HashMap::new(),
             args,
         };
-        for _ in 0..state.args.workers.max(1) {
-            let commands = SchedulerActor::spawn_worker(&myself, &mut state).await?;
+        for spec in specs {
+            let commands = SchedulerActor::spawn_worker(&myself, &mut state, spec).await?;
             SchedulerActor::execute(&mut state, commands);
         }
         Ok(state)
@@ -172,15 +289,56 @@ impl Actor for SchedulerActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             SchedulerMsg::Submit {
+                request,
                 task,
                 priority,
-                reply,
+                stream,
+                answer,
             } => {
-                state.next_request += 1;
-                let request = state.next_request;
-                state.pending.insert(request, (task, reply));
+                if state.pending.contains_key(&request) {
+                    let _ = answer.send(Err(ServiceError::Internal(format!(
+                        "model request id {request} is already in use"
+                    ))));
+                    return Ok(());
+                }
+                state.pending.insert(
+                    request,
+                    Pending {
+                        task,
+                        priority,
+                        stream,
+                        answer,
+                        dispatched: false,
+                    },
+                );
                 let commands = state.core.submit(request, priority);
                 SchedulerActor::execute(state, commands);
+            }
+            SchedulerMsg::Cancel { request } => {
+                if let Some(pending) = state.pending.remove(&request) {
+                    tracing::debug!(
+                        request,
+                        kind = pending.task.kind(),
+                        "model request cancelled"
+                    );
+                    let commands = state.core.cancel(request);
+                    SchedulerActor::execute(state, commands);
+                }
+            }
+            SchedulerMsg::Text {
+                worker,
+                request,
+                text,
+            } => {
+                if let Some(pending) = state.pending.get_mut(&request) {
+                    if let Some(stream) = &pending.stream {
+                        if stream.send(StreamEvent::Text(text)).is_err() {
+                            pending.stream = None;
+                        }
+                    }
+                } else {
+                    tracing::trace!(request, worker, "text for a finished request dropped");
+                }
             }
             SchedulerMsg::Done {
                 worker,
@@ -189,13 +347,20 @@ impl Actor for SchedulerActor {
             } => {
                 let (known, commands) = state.core.done(request);
                 if known {
-                    if let Some((_, reply)) = state.pending.remove(&request) {
-                        let _ = reply.send(Ok(output));
+                    if let Some(pending) = state.pending.remove(&request) {
+                        let _ = pending.answer.send(Ok(output));
                     }
                 } else {
-                    tracing::debug!(request, worker, "duplicate completion ignored");
+                    tracing::debug!(request, worker, "duplicate or cancelled completion ignored");
                 }
                 SchedulerActor::execute(state, commands);
+            }
+            SchedulerMsg::Stats(reply) => {
+                let _ = reply.send(SchedulerStats {
+                    queued: state.core.queue_depth(),
+                    in_flight: state.core.in_flight(),
+                    workers: state.core.workers(),
+                });
             }
         }
         Ok(())
@@ -218,43 +383,119 @@ impl Actor for SchedulerActor {
         let Some(worker) = state.by_cell.remove(&cell.get_id()) else {
             return Ok(());
         };
-        state.workers.remove(&worker);
+        let spec = state.workers.remove(&worker).map(|(_, spec)| spec);
         let commands = state.core.worker_failed(worker);
         SchedulerActor::execute(state, commands);
-        if failed {
+        if let (true, Some(spec)) = (failed, spec) {
             Counters::up(&state.args.counters.restarts);
-            let commands = SchedulerActor::spawn_worker(&myself, state).await?;
-            SchedulerActor::execute(state, commands);
+            match SchedulerActor::spawn_worker(&myself, state, spec).await {
+                Ok(commands) => SchedulerActor::execute(state, commands),
+                Err(err) => {
+                    tracing::error!(error = %err, "a model worker could not be restarted");
+                    if state.workers.is_empty() {
+                        let commands = state.core.fail_queued();
+                        SchedulerActor::execute(state, commands);
+                    }
+                }
+            }
         }
         Ok(())
     }
 }
 
-/// Submits a task and waits for the answer.
+/// A submitted request. Wait for its answer with [`Ticket::wait`]; dropping it before the
+/// answer came cancels the request.
+pub struct Ticket {
+    request: RequestId,
+    scheduler: ActorRef<SchedulerMsg>,
+    answer: Option<oneshot::Receiver<Result<ModelOutput, ServiceError>>>,
+}
+
+impl Ticket {
+    /// The request's id.
+    pub fn id(&self) -> RequestId {
+        self.request
+    }
+
+    /// Waits up to `timeout` for the answer; past it the request is cancelled.
+    pub async fn wait(mut self, timeout: Duration) -> Result<ModelOutput, ServiceError> {
+        let Some(receiver) = self.answer.as_mut() else {
+            return Err(ServiceError::Internal(
+                "the answer was already taken".into(),
+            ));
+        };
+        match tokio::time::timeout(timeout, receiver).await {
+            Ok(Ok(answer)) => {
+                self.answer = None;
+                answer
+            }
+            Ok(Err(_)) => {
+                self.answer = None;
+                Err(ServiceError::Unavailable(
+                    "the scheduler dropped the request".into(),
+                ))
+            }
+            Err(_) => Err(ServiceError::Unavailable(
+                "the model request timed out".into(),
+            )),
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.answer.is_some() {
+            let _ = self.scheduler.cast(SchedulerMsg::Cancel {
+                request: self.request,
+            });
+        }
+    }
+}
+
+/// Submits a task; `stream` receives its text as it is generated.
+pub fn submit(
+    scheduler: &ActorRef<SchedulerMsg>,
+    task: ModelTask,
+    priority: u8,
+    stream: Option<mpsc::UnboundedSender<StreamEvent>>,
+) -> Result<Ticket, ServiceError> {
+    let request = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+    let (answer, receiver) = oneshot::channel();
+    scheduler
+        .cast(SchedulerMsg::Submit {
+            request,
+            task,
+            priority,
+            stream,
+            answer,
+        })
+        .map_err(|e| ServiceError::Unavailable(format!("scheduler: {e}")))?;
+    Ok(Ticket {
+        request,
+        scheduler: scheduler.clone(),
+        answer: Some(receiver),
+    })
+}
+
+/// Submits a task and waits for the answer; a timeout cancels it.
 pub async fn ask(
     scheduler: &ActorRef<SchedulerMsg>,
     task: ModelTask,
     priority: u8,
     timeout: Duration,
 ) -> Result<ModelOutput, ServiceError> {
-    let result = scheduler
-        .call(
-            |reply| SchedulerMsg::Submit {
-                task,
-                priority,
-                reply,
-            },
-            Some(timeout),
-        )
+    submit(scheduler, task, priority, None)?.wait(timeout).await
+}
+
+/// The scheduler's numbers.
+pub async fn stats(scheduler: &ActorRef<SchedulerMsg>) -> Result<SchedulerStats, ServiceError> {
+    match scheduler
+        .call(SchedulerMsg::Stats, Some(Duration::from_secs(5)))
         .await
-        .map_err(|e| ServiceError::Unavailable(format!("scheduler: {e}")))?;
-    match result {
-        ractor::rpc::CallResult::Success(answer) => answer,
-        ractor::rpc::CallResult::Timeout => Err(ServiceError::Unavailable(
-            "the model request timed out".into(),
-        )),
-        ractor::rpc::CallResult::SenderError => Err(ServiceError::Unavailable(
-            "the scheduler dropped the request".into(),
+    {
+        Ok(ractor::rpc::CallResult::Success(stats)) => Ok(stats),
+        _ => Err(ServiceError::Unavailable(
+            "the scheduler did not answer".into(),
         )),
     }
 }

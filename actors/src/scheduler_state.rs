@@ -1,5 +1,6 @@
 //! The scheduler's pure state: a queue first-in-first-out within a priority, workers with a
-//! capacity, in-flight requests, and the retry-once rule when a worker dies.
+//! capacity (an LLM worker's is its engine's `max_batch`), in-flight requests, cancellation, and
+//! the retry-once rule when a worker dies.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,6 +24,8 @@ pub enum Command {
     Dispatch(RequestId, WorkerId),
     /// Reply to the caller that the request failed for good (its worker died twice).
     Fail(RequestId),
+    /// Tell the worker running this request to stop it (it was cancelled); its slot is free.
+    Abort(RequestId, WorkerId),
 }
 
 /// The state.
@@ -65,10 +68,34 @@ impl SchedulerState {
         (true, self.dispatch())
     }
 
-    /// The caller gave up on a request (cancelled or timed out).
+    /// The caller gave up on a request (cancelled or timed out): it leaves the queue, or its
+    /// worker is told to stop it and its slot goes to the next request.
     pub fn cancel(&mut self, request: RequestId) -> Vec<Command> {
         self.queue.retain(|_, (r, _)| *r != request);
-        self.done(request).1
+        let worker = self.in_flight.get(&request).map(|f| f.worker);
+        let (_, dispatched) = self.done(request);
+        let mut commands: Vec<Command> = worker
+            .map(|w| Command::Abort(request, w))
+            .into_iter()
+            .collect();
+        commands.extend(dispatched);
+        commands
+    }
+
+    /// No worker can be started any more: every queued request fails.
+    pub fn fail_queued(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.queue)
+            .into_values()
+            .map(|(request, _)| Command::Fail(request))
+            .collect()
+    }
+
+    /// Each worker's (id, requests running, capacity).
+    pub fn workers(&self) -> Vec<(WorkerId, usize, usize)> {
+        self.workers
+            .iter()
+            .map(|(id, (busy, capacity))| (*id, *busy, *capacity))
+            .collect()
     }
 
     /// A worker died: its requests are requeued once, or failed if they already were.
@@ -154,6 +181,28 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_request_frees_its_slot_for_the_next() {
+        let mut s = SchedulerState::default();
+        s.add_worker(1, 2);
+        s.submit(1, 0);
+        s.submit(2, 0);
+        assert_eq!(s.submit(3, 0), []);
+        assert_eq!(s.cancel(3), [], "a queued request just leaves the queue");
+        assert_eq!(s.submit(4, 0), []);
+        assert_eq!(s.cancel(1), [Command::Abort(1, 1), Command::Dispatch(4, 1)]);
+        assert_eq!(s.cancel(1), [], "cancelling twice is harmless");
+        assert!(
+            !s.done(1).0,
+            "a late completion of a cancelled request is ignored"
+        );
+        assert_eq!(s.workers(), [(1, 2, 2)]);
+        assert_eq!(s.fail_queued(), []);
+        s.submit(5, 0);
+        assert_eq!(s.fail_queued(), [Command::Fail(5)]);
+        assert_eq!(s.queue_depth(), 0);
+    }
+
+    #[test]
     fn a_dead_worker_requeues_once_then_fails() {
         let mut s = SchedulerState::default();
         s.add_worker(1, 1);
@@ -203,6 +252,9 @@ mod tests {
                         Command::Fail(r) => {
                             assert!(finished.insert(r, "failed").is_none());
                         }
+                        Command::Abort(r, _) => {
+                            panic!("request {r} aborted outside a cancel");
+                        }
                     }
                 }
             };
@@ -240,9 +292,20 @@ mod tests {
                     Op::Cancel(i) => {
                         let r = (i as u64 % next_request.max(1)) + 1;
                         if r <= next_request && !finished.contains_key(&r) {
-                            running.remove(&r);
+                            let was_running = running.remove(&r);
                             finished.insert(r, "cancelled");
-                            let c = s.cancel(r);
+                            let mut c = s.cancel(r);
+                            // A running request's worker is told to stop it, first; a queued one
+                            // just leaves the queue.
+                            match was_running {
+                                Some(w) => {
+                                    prop_assert_eq!(c.first(), Some(&Command::Abort(r, w)));
+                                    c.remove(0);
+                                }
+                                None => prop_assert!(!c.iter().any(|x| matches!(x, Command::Abort(..)))),
+                            }
+                            // Its slot is free again: whatever is dispatched now may use it.
+                            prop_assert!(!c.iter().any(|x| matches!(x, Command::Dispatch(d, _) if *d == r)));
                             apply(c, &mut running, &mut finished);
                         }
                     }
@@ -250,6 +313,14 @@ mod tests {
                 for (w, cap) in &capacity {
                     prop_assert!(running.values().filter(|rw| *rw == w).count() <= *cap);
                 }
+                // The state's own view of each worker agrees with what was dispatched to it.
+                for (w, busy, cap) in s.workers() {
+                    prop_assert_eq!(busy, running.values().filter(|rw| **rw == w).count());
+                    prop_assert_eq!(Some(&cap), capacity.get(&w).map(|c| c.max(&1)));
+                }
+                // Work never waits while a worker has room.
+                let room = s.workers().iter().any(|(_, busy, cap)| busy < cap);
+                prop_assert!(!(room && s.queue_depth() > 0), "a request waits although a worker has room");
                 // Every submitted request is in exactly one place.
                 let accounted = s.queue_depth() as u64 + running.len() as u64 + finished.len() as u64;
                 prop_assert_eq!(accounted, submitted);

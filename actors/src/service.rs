@@ -19,7 +19,9 @@ use crate::gen_supervisor::{generation_ref, GenSupervisor, GenSupervisorMsg};
 use crate::generation::GenerationMsg;
 use crate::hub::EventHub;
 use crate::model::{ModelOutput, ModelTask};
-use crate::scheduler::{SchedulerActor, SchedulerArgs};
+use crate::scheduler::{
+    SchedulerActor, SchedulerArgs, SchedulerStats, StreamEvent, Ticket, WorkerSpec,
+};
 use crate::user::{actor_name as user_actor_name, UserActor, UserArgs, UserMsg};
 
 /// The stores the service runs on.
@@ -46,7 +48,8 @@ pub struct ServiceConfig {
     pub gates: Option<codebegen_gates::GateConfig>,
     /// A user actor with nothing running stops after this long.
     pub user_idle: Duration,
-    /// Deterministic model workers to start.
+    /// Deterministic model workers to start when no LLM worker is given (see
+    /// [`Service::start_with_workers`]).
     pub workers: usize,
 }
 
@@ -147,24 +150,45 @@ struct Inner {
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Service {
-    /// Starts the actor system and resumes unfinished generations.
+    /// Starts the actor system with `config.workers` deterministic model workers and resumes
+    /// unfinished generations.
     pub async fn start(stores: Stores, config: ServiceConfig) -> Result<Service, ServiceError> {
+        Service::start_with_workers(stores, config, Vec::new()).await
+    }
+
+    /// Starts the actor system with the given model workers — `config.workers` deterministic
+    /// ones when `workers` is empty — and resumes unfinished generations. With an LLM worker,
+    /// extraction is hybrid and the review summary and README overview come from the model; a
+    /// model that fails or times out is answered for by the deterministic engine. A model that
+    /// cannot be loaded is an error here, at start-up.
+    pub async fn start_with_workers(
+        stores: Stores,
+        config: ServiceConfig,
+        workers: Vec<WorkerSpec>,
+    ) -> Result<Service, ServiceError> {
         let counters = Arc::new(Counters::default());
         let faults = Arc::new(AtomicUsize::new(0));
+        let model_backed = workers.iter().any(|w| matches!(w, WorkerSpec::Llm(_)));
+        let workers = if workers.is_empty() {
+            vec![WorkerSpec::Deterministic; config.workers.max(1)]
+        } else {
+            workers
+        };
         let scheduler_args = SchedulerArgs {
-            workers: config.workers,
+            workers,
             counters: Arc::clone(&counters),
             faults: Arc::clone(&faults),
         };
         let (scheduler, _) = Actor::spawn(None, SchedulerActor, scheduler_args)
             .await
-            .map_err(|e| ServiceError::Internal(format!("scheduler: {e}")))?;
+            .map_err(|e| ServiceError::Unavailable(format!("model workers: {e}")))?;
         let env = Arc::new(Env {
             stores,
             hub: Arc::new(EventHub::default()),
             scheduler,
             config,
             counters,
+            model_backed,
         });
         let (supervisor, _) = Actor::spawn(None, GenSupervisor, Arc::clone(&env))
             .await
@@ -402,6 +426,22 @@ impl Service {
     /// Asks the model workers directly (used by tests and benchmarks).
     pub async fn ask_model(&self, task: ModelTask) -> Result<ModelOutput, ServiceError> {
         crate::scheduler::ask(&self.inner.env.scheduler, task, 0, Duration::from_secs(60)).await
+    }
+
+    /// Submits a model task; its generated text goes to `stream` as it comes. Wait for the
+    /// answer with [`Ticket::wait`]; dropping the ticket cancels the request.
+    pub fn submit_model(
+        &self,
+        task: ModelTask,
+        priority: u8,
+        stream: Option<tokio::sync::mpsc::UnboundedSender<StreamEvent>>,
+    ) -> Result<Ticket, ServiceError> {
+        crate::scheduler::submit(&self.inner.env.scheduler, task, priority, stream)
+    }
+
+    /// The model scheduler's queue and workers.
+    pub async fn scheduler_stats(&self) -> Result<SchedulerStats, ServiceError> {
+        crate::scheduler::stats(&self.inner.env.scheduler).await
     }
 
     /// Fault injection for supervision tests: the next `n` model tasks crash their worker.

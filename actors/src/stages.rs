@@ -16,7 +16,7 @@ use codebegen_schema::{check_value, CheckedSpec, Diagnostic};
 use serde_json::{json, Value};
 
 use crate::env::Env;
-use crate::model::{ModelOutput, ModelTask};
+use crate::model::{run_deterministic, ModelOutput, ModelTask};
 use crate::scheduler::ask;
 use crate::service::ServiceError;
 
@@ -78,6 +78,20 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StageFailure::new(ErrorCode::Internal, format!("stage task failed: {e}")))
 }
 
+/// Asks the model workers. With a language model configured, a request that fails (its worker
+/// died twice, or it waited past the limit) is answered by the deterministic engine instead,
+/// logged; without one, the error fails the stage as before.
+async fn ask_model(env: &Env, task: ModelTask, priority: u8) -> Result<ModelOutput, StageFailure> {
+    match ask(&env.scheduler, task.clone(), priority, MODEL_TIMEOUT).await {
+        Ok(output) => Ok(output),
+        Err(err) if env.model_backed => {
+            tracing::warn!(kind = task.kind(), error = %err, "model request failed; using the deterministic answer");
+            blocking(move || run_deterministic(&task)).await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Runs one stage for a generation, given the outputs of the stages before it.
 pub async fn run(
     stage: Stage,
@@ -107,14 +121,13 @@ pub async fn run(
                 .iter()
                 .map(|f| format!("{}:{} [{}] {}", f.file, f.line, f.rule, f.message))
                 .collect();
-            let comments = match ask(
-                &env.scheduler,
+            let comments = match ask_model(
+                &env,
                 ModelTask::ReviewComments {
                     findings,
                     score: initial.score,
                 },
                 1,
-                MODEL_TIMEOUT,
             )
             .await?
             {
@@ -136,13 +149,12 @@ pub async fn run(
         }
         Stage::Docs => {
             let spec = outputs.spec.ok_or_else(missing("spec"))?;
-            let overview = match ask(
-                &env.scheduler,
+            let overview = match ask_model(
+                &env,
                 ModelTask::DocsOverview {
                     spec: Box::new(spec.spec().clone()),
                 },
                 1,
-                MODEL_TIMEOUT,
             )
             .await?
             {
@@ -208,14 +220,7 @@ async fn extract(env: Arc<Env>, record: GenerationRecord) -> StageResult {
                 "neither a prompt nor a spec was given",
             )
         })?;
-        match ask(
-            &env.scheduler,
-            ModelTask::ProposeSpec { prompt },
-            2,
-            MODEL_TIMEOUT,
-        )
-        .await?
-        {
+        match ask_model(&env, ModelTask::ProposeSpec { prompt }, 2).await? {
             ModelOutput::Spec {
                 spec,
                 diagnostics: notes,

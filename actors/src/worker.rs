@@ -1,6 +1,7 @@
 //! Model worker actor. Invariant: it owns one engine and never runs model work on its handler;
 //! each task runs on a blocking thread and the result goes back to the scheduler as a message.
-//! This one hosts the deterministic engine; LLM engines plug in behind the same messages.
+//! This one hosts the deterministic engine; `llm_worker` hosts a language model behind the same
+//! messages.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use crate::model::{run_deterministic, ModelTask};
 use crate::scheduler::SchedulerMsg;
 use crate::scheduler_state::{RequestId, WorkerId};
 
-/// Messages.
+/// Messages, shared by every kind of model worker.
 pub enum WorkerMsg {
     /// Run a task and report to the scheduler.
     Run {
@@ -20,7 +21,16 @@ pub enum WorkerMsg {
         request: RequestId,
         /// The task.
         task: ModelTask,
+        /// Higher first (an engine orders its own queue by it).
+        priority: u8,
     },
+    /// Stop a request (its caller cancelled it); no answer is expected.
+    Cancel {
+        /// The scheduler's request id.
+        request: RequestId,
+    },
+    /// The worker's engine thread died: the worker fails, so that its supervisor restarts it.
+    EngineFailed(String),
 }
 
 /// Arguments.
@@ -68,7 +78,13 @@ impl Actor for WorkerActor {
         state: &mut WorkerArgs,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            WorkerMsg::Run { request, task } => {
+            // Deterministic tasks take milliseconds: a cancelled one just finishes, unanswered.
+            WorkerMsg::Cancel { .. } => {}
+            WorkerMsg::EngineFailed(reason) => {
+                Counters::down(&state.counters.workers);
+                return Err(reason.into());
+            }
+            WorkerMsg::Run { request, task, .. } => {
                 if state
                     .faults
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| f.checked_sub(1))
