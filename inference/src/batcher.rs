@@ -249,10 +249,13 @@ impl Batcher {
                         plan.items.push(item);
                         index += 1;
                     }
-                    // Preempted itself: the next sequence now sits at `index`.
-                    None if !self.running.get(index).is_some_and(|&next| next == id) => {}
-                    // Skipped this step, keeping its blocks.
-                    None => index += 1,
+                    // Skipped this step, keeping its blocks; when it preempted itself instead,
+                    // the next sequence now sits at `index`.
+                    None => {
+                        if self.running.get(index) == Some(&id) {
+                            index += 1;
+                        }
+                    }
                 }
             }
         }

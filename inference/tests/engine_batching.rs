@@ -385,16 +385,22 @@ fn submit_rejects_what_cannot_run() {
     assert_eq!(engine.stats().waiting, 1);
 }
 
-/// Allows only `allowed` tokens; rejects the `fail_at`-th advance.
+/// Allows only `allowed` tokens; rejects the `fail_at`-th advance; complete (only eos
+/// allowed) after `complete_after` advances.
 struct PickyConstraint {
     allowed: Vec<u32>,
     advanced: usize,
     fail_at: Option<usize>,
+    complete_after: Option<usize>,
 }
 
 impl TokenConstraint for PickyConstraint {
     fn mask(&mut self) -> TokenMask {
         let mut mask = TokenMask::none(VOCAB);
+        if self.is_complete() {
+            mask.allow(EOS);
+            return mask;
+        }
         for &token in &self.allowed {
             mask.allow(token);
         }
@@ -408,7 +414,7 @@ impl TokenConstraint for PickyConstraint {
         Ok(())
     }
     fn is_complete(&self) -> bool {
-        false
+        self.complete_after.is_some_and(|n| self.advanced >= n)
     }
 }
 
@@ -418,17 +424,18 @@ fn a_failing_constraint_fails_only_its_request() {
     let make = || hash_engine(dir.path(), 4, 64, batch(8, 64));
     let alone = run_alone(&make, hash_requests());
     let mut requests = hash_requests();
-    let picky = |fail_at| PickyConstraint {
-        allowed: vec![5, 6, 7],
+    let picky = |allowed, fail_at, complete_after| PickyConstraint {
+        allowed,
         advanced: 0,
         fail_at,
+        complete_after,
     };
     requests.push(Request {
-        constraint: Some(Box::new(picky(Some(3)))),
+        constraint: Some(Box::new(picky(vec![5, 6, 7], Some(3), None))),
         ..request(10, prompt(10, 4), SamplingParams::default())
     });
     requests.push(Request {
-        constraint: Some(Box::new(picky(None))),
+        constraint: Some(Box::new(picky(vec![5, 6, 7], None, None))),
         ..request(
             11,
             prompt(11, 4),
@@ -438,7 +445,28 @@ fn a_failing_constraint_fails_only_its_request() {
             },
         )
     });
+    let params = SamplingParams {
+        max_tokens: 20,
+        ..Default::default()
+    };
+    requests.push(Request {
+        constraint: Some(Box::new(picky(vec![8, 9], None, Some(4)))),
+        ..request(12, prompt(12, 4), params.clone())
+    });
+    requests.push(Request {
+        constraint: Some(Box::new(picky(vec![EOS], None, None))),
+        ..request(13, prompt(13, 4), params)
+    });
     let mut outputs = run(&mut make(), requests);
+    let complete = outputs.remove(&12).expect("finished");
+    assert_eq!(complete.reason, FinishReason::Stop, "ends once complete");
+    assert_eq!(complete.n_generated, 4, "no step spent on the forced eos");
+    assert!(complete.tokens.iter().all(|t| [8, 9].contains(t)));
+    let early_eos = outputs.remove(&13).expect("finished");
+    assert!(
+        matches!(early_eos.reason, FinishReason::Failed(_)),
+        "eos before the constrained output is complete: {early_eos:?}"
+    );
     let failed = outputs.remove(&10).expect("finished");
     assert!(
         matches!(failed.reason, FinishReason::Failed(_)),
@@ -622,12 +650,19 @@ fn smollm2_greedy_is_the_same_alone_and_batched() {
         alone,
         "batched"
     );
-    // 8 blocks of 16: each prompt fits alone, the three together do not.
-    let mut tight = load(8, batch(4, 512));
+    // 5 blocks of 16 = 80 positions: each request fits alone, the three together do not.
+    assert!(
+        prompts.iter().all(|p| p.len() + 24 <= 80),
+        "prompt lengths changed"
+    );
+    let mut tight = load(5, batch(4, 512));
     assert_eq!(
         run(&mut tight, greedy_requests(&prompts, 24)),
         alone,
         "across preemptions"
     );
-    println!("preemptions with 8 blocks: {}", tight.stats().preemptions);
+    assert!(
+        tight.stats().preemptions > 0,
+        "the small cache forced preemptions"
+    );
 }

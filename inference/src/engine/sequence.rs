@@ -108,6 +108,18 @@ impl Sequence {
             self.emit(token, text, events);
             return Outcome::Finished(FinishReason::Stop);
         }
+        // A complete constrained output whose only possible next token is eos ends now,
+        // saving the step that would sample that eos.
+        if let Some(constraint) = &mut self.constraint {
+            if constraint.is_complete() {
+                let mask = constraint.mask();
+                if mask.count() == 1 && mask.allows(eos) {
+                    text.push_str(&self.flush());
+                    self.emit(token, text, events);
+                    return Outcome::Finished(FinishReason::Stop);
+                }
+            }
+        }
         // The next step would run this token at position `tokens.len() - 1`.
         if self.n_generated >= self.max_tokens || self.tokens.len() > max_len {
             text.push_str(&self.flush());
