@@ -4,6 +4,10 @@
 //! For each shape (the SmolLM2-135M projections and its tied 49152x576 Q8_0 output head) it prints
 //! ns per call and weight GB/s at batch 1, the per-step time at batch 1/4/8/16 with the speed-up
 //! over `batch` single-row calls, and candle at batch 1 and 16 measured in the same run.
+//!
+//! With `QMATMUL_CPU_TIME=1` everything runs inside a one-thread rayon pool and the times are the
+//! measuring thread's CPU time (`/proc/thread-self/schedstat`), which stays meaningful on a loaded
+//! machine; otherwise they are wall-clock times with the global rayon pool.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -12,18 +16,41 @@ use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 use codebegen_kernels::cpu::qmatmul::{matmul, QMatrix, QuantKind};
 
-/// Best mean time of `f` over 5 rounds of at least `budget / 5` each.
-fn time(budget: Duration, mut f: impl FnMut()) -> Duration {
+/// CPU time of the calling thread, when the kernel reports it.
+fn thread_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+        .map(Duration::from_nanos)
+}
+
+/// Best mean time of `f` over 5 rounds of at least `budget / 5` (wall clock) each: thread CPU
+/// time when `cpu_time`, wall-clock time otherwise.
+fn time(budget: Duration, cpu_time: bool, mut f: impl FnMut()) -> Duration {
+    let clock = || {
+        if cpu_time {
+            thread_cpu_time().unwrap_or_default()
+        } else {
+            Duration::ZERO
+        }
+    };
     f();
     let mut best = Duration::MAX;
     for _ in 0..5 {
-        let start = Instant::now();
+        let (start, start_cpu) = (Instant::now(), clock());
         let mut n = 0u32;
         while start.elapsed() < budget / 5 {
             f();
             n += 1;
         }
-        best = best.min(start.elapsed() / n);
+        let spent = if cpu_time {
+            clock() - start_cpu
+        } else {
+            start.elapsed()
+        };
+        best = best.min(spent / n);
     }
     best
 }
@@ -41,6 +68,17 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var("QMATMUL_CPU_TIME").is_ok_and(|v| v == "1") {
+        println!("times: CPU time of one thread (one-thread rayon pool)");
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+        pool.install(|| run(true).map_err(|e| e.to_string()))?;
+        return Ok(());
+    }
+    println!("times: wall clock");
+    run(false)
+}
+
+fn run(cpu_time: bool) -> Result<(), Box<dyn std::error::Error>> {
     let budget = Duration::from_millis(
         std::env::var("QMATMUL_BUDGET_MS")
             .ok()
@@ -69,7 +107,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for batch in [1usize, 4, 8, 16] {
             let x = values(batch * cols, batch as u64);
             let mut out = vec![0f32; batch * rows];
-            let t = time(budget, || {
+            let t = time(budget, cpu_time, || {
                 matmul(&ours, black_box(&x), batch, black_box(&mut out))
             });
             if batch == 1 {
@@ -88,7 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             if batch == 1 || batch == 16 {
                 let xt = Tensor::from_vec(x.clone(), (batch, cols), &Device::Cpu)?;
-                let tc = time(budget, || {
+                let tc = time(budget, cpu_time, || {
                     black_box(theirs.forward(black_box(&xt)).expect("candle forward"));
                 });
                 println!(

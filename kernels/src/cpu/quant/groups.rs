@@ -6,7 +6,7 @@
 //! group.
 
 use super::dequant::{q5_high_bits, q6k_quad};
-use super::{array_at, f16_at, scale_min_k4, GROUP};
+use super::{array_at, f16_at_inline as f16_at, scale_min_k4, GROUP};
 
 /// The groups of one decoded block (up to 8, for a 256-value super-block).
 pub(crate) struct Decoded {

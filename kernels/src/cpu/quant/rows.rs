@@ -62,6 +62,7 @@ impl<F: IntFormat> WithSimd for IntRows<'_, '_, F> {
         let mut acc = vec![0f32; outs.len()];
         let mut dec = Decoded::new();
         let groups_per_row = acts.groups_per_row;
+        let (act_q, act_d, act_s) = (&acts.q[..], &acts.d[..], &acts.s[..]);
         for (i, r) in rows.enumerate() {
             let row = &data[r * row_bytes..(r + 1) * row_bytes];
             acc.fill(0.0);
@@ -69,9 +70,9 @@ impl<F: IntFormat> WithSimd for IntRows<'_, '_, F> {
                 F::decode(block, &mut dec);
                 for (b, a) in acc.iter_mut().enumerate() {
                     let base = b * groups_per_row + k * F::GROUPS;
-                    let xq = &acts.q[base..base + F::GROUPS];
-                    let xd = &acts.d[base..base + F::GROUPS];
-                    let xs = &acts.s[base..base + F::GROUPS];
+                    let xq = &act_q[base..base + F::GROUPS];
+                    let xd = &act_d[base..base + F::GROUPS];
+                    let xs = &act_s[base..base + F::GROUPS];
                     *a += block_dot::<F>(&dec, xq, xd, xs);
                 }
             }
@@ -91,10 +92,11 @@ fn block_dot<F: IntFormat>(dec: &Decoded, xq: &[[i8; GROUP]], xd: &[f32], xs: &[
     for ((((wq, &scale), &min), sub), ((xq, &xd), &xs)) in weights.zip(activations).take(F::GROUPS)
     {
         let isum = if F::SPLIT16 {
-            let (lo, hi) = dot16x2(wq, xq);
-            lo * sub[0] + hi * sub[1]
+            let (w_lo, w_hi) = wq.split_at(16);
+            let (x_lo, x_hi) = xq.split_at(16);
+            dot(w_lo, x_lo) * sub[0] + dot(w_hi, x_hi) * sub[1]
         } else {
-            dot32(wq, xq)
+            dot(wq, xq)
         };
         sum += xd * scale * isum as f32;
         if F::HAS_MIN {
@@ -104,25 +106,14 @@ fn block_dot<F: IntFormat>(dec: &Decoded, xq: &[[i8; GROUP]], xd: &[f32], xs: &[
     sum
 }
 
-/// Integer dot product of two 32-value blocks (each product fits in i16).
+/// Integer dot product of i8 values; every product fits in i16, which the compiler turns
+/// into `pmaddwd` pairs.
 #[inline(always)]
-fn dot32(w: &[i8; GROUP], x: &[i8; GROUP]) -> i32 {
+fn dot(w: &[i8], x: &[i8]) -> i32 {
     w.iter()
         .zip(x)
         .map(|(&w, &x)| (w as i16 * x as i16) as i32)
         .sum()
-}
-
-/// Integer dot products of the two 16-value halves of two blocks.
-#[inline(always)]
-fn dot16x2(w: &[i8; GROUP], x: &[i8; GROUP]) -> (i32, i32) {
-    let half = |w: &[i8], x: &[i8]| -> i32 {
-        w.iter()
-            .zip(x)
-            .map(|(&w, &x)| (w as i16 * x as i16) as i32)
-            .sum()
-    };
-    (half(&w[..16], &x[..16]), half(&w[16..], &x[16..]))
 }
 
 struct FloatRows<'a, 't> {
