@@ -221,13 +221,13 @@ impl ModelConfig {
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(model_error(format!("{name} must be positive")));
         }
-        if self.n_heads % self.n_kv_heads != 0 {
+        if !self.n_heads.is_multiple_of(self.n_kv_heads) {
             return Err(model_error(format!(
                 "{} query heads do not group evenly over {} kv heads",
                 self.n_heads, self.n_kv_heads
             )));
         }
-        if self.head_dim % 2 != 0 {
+        if !self.head_dim.is_multiple_of(2) {
             return Err(model_error(format!("head_dim {} is odd", self.head_dim)));
         }
         Ok(())

@@ -91,8 +91,8 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| x * y)
         .sum();
     for (x, y) in chunks_a.zip(chunks_b) {
-        for lane in 0..8 {
-            lanes[lane] += x[lane] * y[lane];
+        for ((lane, a), b) in lanes.iter_mut().zip(x).zip(y) {
+            *lane += a * b;
         }
     }
     lanes.iter().sum::<f32>() + tail

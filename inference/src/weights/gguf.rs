@@ -93,7 +93,7 @@ impl TensorSource for GgufSource<'_> {
         };
         let kind = quant_kind(info.ggml_dtype)?;
         let block = info.ggml_dtype.block_size();
-        if cols % block != 0 {
+        if !cols.is_multiple_of(block) {
             return Err(InferenceError::Model(format!(
                 "{name}: {cols} columns are not a whole number of {block}-wide blocks"
             )));
