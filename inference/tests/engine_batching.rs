@@ -666,3 +666,15 @@ fn smollm2_greedy_is_the_same_alone_and_batched() {
         "the small cache forced preemptions"
     );
 }
+
+#[test]
+fn the_engine_runs_on_its_own_thread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let make = || hash_engine(dir.path(), 4, 64, batch(8, 64));
+    let here = run(&mut make(), hash_requests());
+    let mut engine = make();
+    let there = std::thread::spawn(move || run(&mut engine, hash_requests()))
+        .join()
+        .expect("engine thread");
+    assert_eq!(there, here);
+}
