@@ -29,11 +29,15 @@ pub struct LlmJob {
     pub schema: Option<serde_json::Value>,
     /// Scheduler priority (higher first).
     pub priority: u8,
+    /// The opening of the answer, already written into the prompt (a small model stays on
+    /// topic when its first words are given); the model's text continues it.
+    pub answer_prefix: String,
 }
 
 /// The job for a task. The seed is derived from the task, so the same task gets the same text.
 pub fn job_for(task: &ModelTask, priority: u8) -> LlmJob {
     let seed = task_seed(task);
+    let mut answer_prefix = String::new();
     let (messages, params, schema) = match task {
         ModelTask::ProposeSpec { prompt } => (
             prose::propose_spec_messages(prompt),
@@ -49,21 +53,25 @@ pub fn job_for(task: &ModelTask, priority: u8) -> LlmJob {
             prose_params(REVIEW_MAX_TOKENS, seed),
             None,
         ),
-        ModelTask::DocsOverview { spec } => (
-            prose::overview_messages(spec),
-            prose_params(OVERVIEW_MAX_TOKENS, seed),
-            None,
-        ),
+        ModelTask::DocsOverview { spec } => {
+            answer_prefix = prose::overview_opening(spec);
+            (
+                prose::overview_messages(spec),
+                prose_params(OVERVIEW_MAX_TOKENS, seed),
+                None,
+            )
+        }
     };
     let messages: Vec<ChatMessage> = messages
         .into_iter()
         .map(|(role, content)| ChatMessage::new(role, content))
         .collect();
     LlmJob {
-        prompt: chatml(&messages, true),
+        prompt: chatml(&messages, true) + &answer_prefix,
         params,
         schema,
         priority,
+        answer_prefix,
     }
 }
 
@@ -99,7 +107,8 @@ pub enum Fallback {
     Used(String),
 }
 
-/// Turns a finished generation into the task's output.
+/// Turns a finished generation into the task's output; `text` is what the model generated
+/// after the job's answer prefix.
 pub fn finish(task: &ModelTask, reason: &FinishReason, text: &str) -> (ModelOutput, Fallback) {
     let fallback = |why: String| (run_deterministic(task), Fallback::Used(why));
     match reason {
@@ -134,10 +143,21 @@ pub fn finish(task: &ModelTask, reason: &FinishReason, text: &str) -> (ModelOutp
             }
             None => fallback("the review summary was unusable".into()),
         },
-        ModelTask::DocsOverview { spec } => match prose::clean_overview(text, spec) {
-            Some(overview) => (ModelOutput::Text(overview), Fallback::None),
-            None => fallback("the overview was unusable".into()),
-        },
+        ModelTask::DocsOverview { spec } => {
+            match prose::clean_overview(&continued(&prose::overview_opening(spec), text), spec) {
+                Some(overview) => (ModelOutput::Text(overview), Fallback::None),
+                None => fallback("the overview was unusable".into()),
+            }
+        }
+    }
+}
+
+/// The answer opening followed by the model's continuation, with one space between.
+fn continued(opening: &str, text: &str) -> String {
+    if text.starts_with(char::is_whitespace) {
+        format!("{opening}{text}")
+    } else {
+        format!("{opening} {text}")
     }
 }
 
@@ -206,13 +226,18 @@ mod tests {
         let task = ModelTask::DocsOverview {
             spec: Box::new(spec),
         };
+        let job = job_for(&task, 1);
+        assert!(job.prompt.ends_with(&job.answer_prefix) && !job.answer_prefix.is_empty());
         let (output, fallback) = finish(
             &task,
             &FinishReason::Stop,
-            "This backend keeps track of books and their titles for a small shop.",
+            "keeps track of books and their titles for a small shop.",
         );
         assert_eq!(fallback, Fallback::None);
-        assert!(matches!(output, ModelOutput::Text(t) if t.starts_with("This backend")));
+        assert!(
+            matches!(output, ModelOutput::Text(ref t) if t.starts_with(&job.answer_prefix) && t.ends_with("small shop.")),
+            "{output:?}"
+        );
         let (output, fallback) = finish(&task, &FinishReason::Length, "```");
         assert!(matches!(fallback, Fallback::Used(_)));
         assert_eq!(output, run_deterministic(&task));

@@ -88,6 +88,11 @@ pub fn overview_messages(spec: &AppSpec) -> Vec<Message> {
     vec![("system", OVERVIEW_SYSTEM.to_string()), ("user", user)]
 }
 
+/// The words the README overview starts with (given to the model as the opening of its answer).
+pub fn overview_opening(spec: &AppSpec) -> String {
+    format!("{} is a FastAPI backend that", humanize(&spec.name))
+}
+
 /// The first paragraph of `text` as plain sentences, cut at a sentence end within `max_chars`;
 /// `None` when nothing usable is left (too short, code, markup, no sentence end).
 pub fn clean_paragraph(text: &str, max_chars: usize) -> Option<String> {
@@ -108,18 +113,34 @@ pub fn clean_paragraph(text: &str, max_chars: usize) -> Option<String> {
     (sentence.chars().count() >= 40 && word_count >= 6).then_some(sentence)
 }
 
+/// The first `n` sentences of `text`.
+fn first_sentences(text: &str, n: usize) -> String {
+    let mut ends = text
+        .char_indices()
+        .filter(|&(i, c)| matches!(c, '.' | '!' | '?') && text[i + 1..].starts_with(' '));
+    match ends.nth(n.saturating_sub(1)) {
+        Some((i, _)) => text[..=i].to_string(),
+        None => text.to_string(),
+    }
+}
+
 /// The model's review summary, cleaned; `None` to fall back.
 pub fn clean_review(text: &str) -> Option<String> {
     clean_paragraph(text, 600)
 }
 
 /// The model's README overview, cleaned; `None` to fall back. It must name at least one of the
-/// spec's resources (or the project), so an off-topic paragraph is refused.
+/// spec's resources, so an off-topic paragraph is refused.
 pub fn clean_overview(text: &str, spec: &AppSpec) -> Option<String> {
-    let paragraph = clean_paragraph(text, 700)?;
+    let paragraph = first_sentences(&clean_paragraph(text, 700)?, 2);
+    if ["http", "www.", "github", " I ", "I'm"]
+        .iter()
+        .any(|w| paragraph.contains(w))
+    {
+        return None;
+    }
     let said = words(&paragraph);
-    let mut names: Vec<Vec<String>> = spec.entities.iter().map(|e| words(&e.name)).collect();
-    names.push(words(&spec.name));
+    let names: Vec<Vec<String>> = spec.entities.iter().map(|e| words(&e.name)).collect();
     let mentions =
         |phrase: &[String]| !phrase.is_empty() && said.windows(phrase.len()).any(|w| w == phrase);
     let on_topic = names.iter().any(|name| {
