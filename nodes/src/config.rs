@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use codebegen_actors::{Device, LlmWorkerConfig};
 use codebegen_store::{Replication, S3Config, S3Credentials, ScyllaConfig};
 use serde::Deserialize;
 
@@ -32,6 +33,10 @@ pub struct Config {
     /// `[gates]`.
     #[serde(default)]
     pub gates: GatesSection,
+    /// `[[workers]]`: language-model workers; none means the deterministic workers of
+    /// `[service]`.
+    #[serde(default)]
+    pub workers: Vec<WorkerSection>,
 }
 
 /// `[node]`.
@@ -288,6 +293,99 @@ fn default_gate_timeout() -> u64 {
     300
 }
 
+/// `[[workers]]`: one language-model worker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSection {
+    /// A catalog name (`smollm2-135m`, installed by `codebegen models fetch`) or a model file.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The GGUF file to load; overrides where `model` is looked up.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// `cpu` or `cuda:N`.
+    #[serde(default = "default_device")]
+    pub device: String,
+    /// Sequences batched in one step; the scheduler gives the worker at most this many.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+    /// Tokens per forward step, prefill and decode together.
+    #[serde(default = "default_max_tokens_per_step")]
+    pub max_tokens_per_step: usize,
+    /// KV-cache blocks of 16 positions (default: 64 per batch slot).
+    #[serde(default)]
+    pub kv_blocks: Option<usize>,
+    /// A request running longer is cancelled and answered by the deterministic engine.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_s: u64,
+}
+
+fn default_device() -> String {
+    "cpu".into()
+}
+fn default_max_batch() -> usize {
+    4
+}
+fn default_max_tokens_per_step() -> usize {
+    LlmWorkerConfig::DEFAULT_MAX_TOKENS_PER_STEP
+}
+fn default_request_timeout() -> u64 {
+    60
+}
+
+impl WorkerSection {
+    /// The worker's settings with its model file found: `path` as given, else `model` through
+    /// the catalog under `data_dir` (or as a file path). Errors name the key.
+    pub fn worker_config(&self, index: usize, data_dir: &Path) -> anyhow::Result<LlmWorkerConfig> {
+        let key = format!("workers[{index}]");
+        let mut config = self.unresolved(index)?;
+        config.model_path = match (&self.path, &self.model) {
+            (Some(path), _) => {
+                if !path.is_file() {
+                    anyhow::bail!("{key}.path = \"{}\": no such file", path.display());
+                }
+                path.clone()
+            }
+            (None, Some(model)) => codebegen_inference::catalog::resolve(model, data_dir)
+                .map_err(|e| anyhow::anyhow!("{key}.model = \"{model}\": {e}"))?,
+            (None, None) => unreachable_model(&key)?,
+        };
+        Ok(config)
+    }
+
+    /// Everything but the model file, checked.
+    fn unresolved(&self, index: usize) -> anyhow::Result<LlmWorkerConfig> {
+        let key = format!("workers[{index}]");
+        let name = match (&self.model, &self.path) {
+            (Some(model), _) => model.clone(),
+            (None, Some(path)) => path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string()),
+            (None, None) => return unreachable_model(&key),
+        };
+        let mut config = LlmWorkerConfig::new(name, PathBuf::new(), self.max_batch);
+        config.device =
+            Device::parse(&self.device).map_err(|e| anyhow::anyhow!("{key}.device: {e}"))?;
+        config.max_tokens_per_step = self.max_tokens_per_step;
+        config.kv_blocks = self
+            .kv_blocks
+            .unwrap_or_else(|| LlmWorkerConfig::default_kv_blocks(self.max_batch));
+        config.request_timeout = Duration::from_secs(self.request_timeout_s);
+        if self.request_timeout_s == 0 {
+            anyhow::bail!("{key}.request_timeout_s must be positive");
+        }
+        config.check().map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+        Ok(config)
+    }
+}
+
+fn unreachable_model<T>(key: &str) -> anyhow::Result<T> {
+    anyhow::bail!(
+        "{key}: set `model` (a catalog name such as \"smollm2-135m\", or a file) or `path`"
+    )
+}
+
 impl Config {
     /// Reads and checks a file; errors name the file and the key.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -324,7 +422,19 @@ impl Config {
         if self.service.stage_timeout_s == 0 || self.gates.timeout_s == 0 {
             anyhow::bail!("service.stage_timeout_s and gates.timeout_s must be positive");
         }
+        for (index, worker) in self.workers.iter().enumerate() {
+            worker.unresolved(index)?;
+        }
         Ok(())
+    }
+
+    /// The LLM workers of `[[workers]]`, their model files found under `data_dir`.
+    pub fn llm_workers(&self, data_dir: &Path) -> anyhow::Result<Vec<LlmWorkerConfig>> {
+        self.workers
+            .iter()
+            .enumerate()
+            .map(|(index, worker)| worker.worker_config(index, data_dir))
+            .collect()
     }
 
     /// The Scylla store settings of `[store]`; `env` looks up environment variables (the
@@ -446,6 +556,91 @@ mod tests {
         let config = Config::load(&path).expect("cluster.toml loads");
         assert_eq!(config.http.listen, default_listen());
         assert_eq!(config.store.backend, "embedded");
+        assert!(
+            config.workers.is_empty(),
+            "the default runs without a model (its [[workers]] example stays commented)"
+        );
+    }
+
+    #[test]
+    fn workers_are_read_and_resolved_through_the_catalog() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("tiny.gguf");
+        std::fs::write(&file, b"gguf").expect("write");
+        let text = format!(
+            "[[workers]]\nmodel = \"smollm2-135m\"\nmax_batch = 8\nkv_blocks = 100\n\n\
+             [[workers]]\npath = \"{}\"\ndevice = \"cpu\"\nmax_tokens_per_step = 64\nrequest_timeout_s = 5\n",
+            file.display()
+        );
+        let config: Config = toml::from_str(&text).expect("parses");
+        config.check().expect("valid");
+        let err = config
+            .llm_workers(dir.path())
+            .expect_err("smollm2 is not installed")
+            .to_string();
+        assert!(
+            err.contains("workers[0].model") && err.contains("codebegen models fetch"),
+            "{err}"
+        );
+        let installed = codebegen_inference::catalog::find("smollm2-135m")
+            .expect("in the catalog")
+            .installed_path(dir.path());
+        std::fs::create_dir_all(installed.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&installed, b"gguf").expect("write");
+        let workers = config.llm_workers(dir.path()).expect("resolved");
+        assert_eq!(workers[0].model_path, installed);
+        assert_eq!((workers[0].max_batch, workers[0].kv_blocks), (8, 100));
+        assert_eq!(workers[1].model_path, file);
+        assert_eq!(workers[1].name, "tiny.gguf");
+        assert_eq!(workers[1].max_tokens_per_step, 64);
+        assert_eq!(workers[1].request_timeout, Duration::from_secs(5));
+        assert_eq!(
+            workers[1].kv_blocks,
+            LlmWorkerConfig::default_kv_blocks(default_max_batch())
+        );
+    }
+
+    #[test]
+    fn bad_workers_name_their_key() {
+        for (text, words) in [
+            ("device = \"cpu\"", &["workers[0]", "model"][..]),
+            (
+                "model = \"m\"\ndevice = \"tpu\"",
+                &["workers[0].device", "cuda:0"][..],
+            ),
+            (
+                "model = \"m\"\nmax_batch = 0",
+                &["workers[0]", "max_batch"][..],
+            ),
+            (
+                "model = \"m\"\nrequest_timeout_s = 0",
+                &["workers[0].request_timeout_s"][..],
+            ),
+        ] {
+            let config: Config = toml::from_str(&format!("[[workers]]\n{text}\n")).expect("parses");
+            let err = config.check().expect_err("refused").to_string();
+            assert!(words.iter().all(|w| err.contains(w)), "{text}: {err}");
+        }
+        let err = toml::from_str::<Config>("[[workers]]\nmodel = \"m\"\nbatch = 3\n")
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("batch"), "{err}");
+        let config: Config =
+            toml::from_str("[[workers]]\nmodel = \"m\"\ndevice = \"cuda:0\"\n").expect("parses");
+        let err = config.check().expect_err("no CUDA path").to_string();
+        assert!(err.contains("workers[0]") && err.contains("cuda"), "{err}");
+        if !codebegen_actors::llm_engine::CUDA_BUILD {
+            assert!(err.contains("--features cuda"), "{err}");
+        }
+        let config: Config =
+            toml::from_str("[[workers]]\npath = \"/no/such.gguf\"\n").expect("parses");
+        config
+            .check()
+            .expect("the file is looked for at start-up, not when checking");
+        let err = config
+            .llm_workers(Path::new("/tmp"))
+            .expect_err("missing")
+            .to_string();
+        assert!(err.contains("workers[0].path"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use codebegen_actors::{Service, ServiceConfig, Stores};
+use codebegen_actors::{LlmWorkerSpec, Service, ServiceConfig, Stores, WorkerSpec};
 use codebegen_http::{AppState, AuthConfig, Metrics};
 use codebegen_store::fs::FsArtifactStore;
 use codebegen_store::sqlite::SqliteStore;
@@ -178,12 +178,26 @@ async fn serve(config: Config, data_dir: PathBuf, listen: SocketAddr) -> anyhow:
         user_idle: Duration::from_secs(config.service.user_idle_s),
         workers: config.service.deterministic_workers,
     };
+    let llm_workers = config.llm_workers(&data_dir)?;
+    for worker in &llm_workers {
+        println!(
+            "model worker: {} ({}, max_batch {}, {} KV blocks)",
+            worker.name,
+            worker.model_path.display(),
+            worker.max_batch,
+            worker.kv_blocks
+        );
+    }
+    let workers: Vec<WorkerSpec> = llm_workers
+        .into_iter()
+        .map(|worker| WorkerSpec::Llm(LlmWorkerSpec::gguf(worker)))
+        .collect();
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| match e.kind() {
         std::io::ErrorKind::AddrInUse => anyhow::anyhow!("cannot listen on {listen}: the port is already in use (choose another with --listen or [http] listen)"),
         _ => anyhow::anyhow!("cannot listen on {listen}: {e}"),
     })?;
     let address = listener.local_addr()?;
-    let service = Service::start(stores, service_config)
+    let service = Service::start_with_workers(stores, service_config, workers)
         .await
         .map_err(|e| anyhow::anyhow!("starting the service: {e}"))?;
     let state = AppState::new(
