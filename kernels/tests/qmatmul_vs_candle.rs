@@ -91,8 +91,11 @@ fn check_dequantize(w: &QMatrix, deq: &[f32]) {
 ///
 /// Tolerance: quantized kinds round every activation to the nearest step `d = amax(block) / 127`,
 /// an error of at most `d / 2` per value, so output `r` may move by at most
-/// `sum over blocks of d / 2 * sum |w[r, c]|` over the block's columns. Float rounding (f32 scales
-/// and sums) adds a relative `1e-4` of `sum |w x|`. Float kinds only have the rounding term.
+/// `sum over blocks of d / 2 * sum |w[r, c]|` over the block's columns. `d` itself is stored as
+/// f16 (as GGML's Q8 blocks do): a relative error of 2^-11 on up to 127 steps adds
+/// `d * 127 / 2048 * sum |w|`, and the f16 block sum `s` (rounded twice) used by formats with a
+/// min adds at most `max |w| * 32 * amax / 512`. Float rounding (f32 sums) adds a relative `1e-4`
+/// of `sum |w x|`. Float kinds only have the rounding term.
 fn check_matmul(w: &QMatrix, deq: &[f32], batch: usize, seed: u64) {
     let (rows, cols) = (w.rows(), w.cols());
     let x = Rng(seed.wrapping_mul(31) | 1).values(batch * cols);
@@ -114,7 +117,9 @@ fn check_matmul(w: &QMatrix, deq: &[f32], batch: usize, seed: u64) {
                 for (wb, xb) in wr.chunks(32).zip(xb.chunks(32)) {
                     let amax = xb.iter().fold(0f64, |m, &v| m.max((v as f64).abs()));
                     let step = amax / 127.0;
-                    bound += step / 2.0 * wb.iter().map(|&w| (w as f64).abs()).sum::<f64>();
+                    let w_abs: f64 = wb.iter().map(|&w| (w as f64).abs()).sum();
+                    let w_max = wb.iter().fold(0f64, |m, &w| m.max((w as f64).abs()));
+                    bound += step * (0.5 + 127.0 / 2048.0) * w_abs + w_max * 32.0 * amax / 512.0;
                 }
             }
             let got = out[b * rows + r] as f64;
