@@ -165,7 +165,11 @@ mod tests {
         let model = &MODELS[0];
         let path = model.installed_path(dir.path());
         let err = resolve(model.name, dir.path()).expect_err("not installed");
-        assert!(err.to_string().contains("codebegen models fetch smollm2-135m"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("codebegen models fetch smollm2-135m"),
+            "{err}"
+        );
         std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
         std::fs::write(&path, b"not a model").expect("write");
         assert!(model.verify(&path).is_err());
