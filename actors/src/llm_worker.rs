@@ -64,7 +64,7 @@ enum Command {
     Run {
         request: RequestId,
         task: ModelTask,
-        job: LlmJob,
+        job: Box<LlmJob>,
     },
     Cancel(RequestId),
 }
@@ -162,7 +162,7 @@ impl Actor for LlmWorkerActor {
                     Counters::down(&state.args.counters.workers);
                     return Err(format!("injected fault while running request {request}").into());
                 }
-                let job = job_for(&task, priority);
+                let job = Box::new(job_for(&task, priority));
                 Command::Run { request, task, job }
             }
             WorkerMsg::Cancel { request } => Command::Cancel(request),
