@@ -136,6 +136,13 @@ impl GenerationState {
         if status == GenerationStatus::Completed {
             self.record.progress = 100;
         }
+        // The user's concurrency slot is released before the final status is stored: the notice
+        // sits in the user actor's mailbox ahead of any create sent after a client sees the
+        // generation finished, so that create is never refused for a slot already free.
+        if let Some(cell) = ractor::registry::where_is(crate::user::actor_name(self.record.user_id))
+        {
+            let _ = ActorRef::<UserMsg>::from(cell).cast(UserMsg::Finished(self.record.id));
+        }
         self.save_record().await?;
         let (kind, data) = match status {
             GenerationStatus::Completed => (
@@ -149,10 +156,6 @@ impl GenerationState {
             ),
         };
         self.emit(kind, data).await?;
-        if let Some(cell) = ractor::registry::where_is(crate::user::actor_name(self.record.user_id))
-        {
-            let _ = ActorRef::<UserMsg>::from(cell).cast(UserMsg::Finished(self.record.id));
-        }
         tracing::info!(generation_id = %self.record.id, status = status.as_str(), "generation finished");
         myself.stop(None);
         Ok(())
