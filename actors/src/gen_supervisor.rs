@@ -18,6 +18,7 @@ use crate::generation::{actor_name, GenerationActor, GenerationArgs, GenerationM
 const MAX_RESTARTS: u32 = 5;
 
 /// Messages.
+#[derive(ractor_cluster::RactorMessage)]
 pub enum GenSupervisorMsg {
     /// Run (or resume) a stored generation.
     Start(GenerationId),

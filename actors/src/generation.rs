@@ -21,6 +21,7 @@ use crate::stages::{self, Outputs, StageFailure};
 use crate::user::UserMsg;
 
 /// Messages.
+#[derive(ractor_cluster::RactorMessage)]
 pub enum GenerationMsg {
     /// Start the next stage.
     Advance,

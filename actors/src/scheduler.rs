@@ -57,6 +57,7 @@ impl WorkerSpec {
 }
 
 /// Messages.
+#[derive(ractor_cluster::RactorMessage)]
 pub enum SchedulerMsg {
     /// Run a task on some worker.
     Submit {

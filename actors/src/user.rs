@@ -13,6 +13,7 @@ use crate::env::{now_millis, Env};
 use crate::tier_window::{Refusal, TierWindow, HOUR_MS};
 
 /// Messages.
+#[derive(ractor_cluster::RactorMessage)]
 pub enum UserMsg {
     /// May this generation start now?
     Admit {

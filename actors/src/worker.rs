@@ -14,6 +14,7 @@ use crate::scheduler::SchedulerMsg;
 use crate::scheduler_state::{RequestId, WorkerId};
 
 /// Messages, shared by every kind of model worker.
+#[derive(ractor_cluster::RactorMessage)]
 pub enum WorkerMsg {
     /// Run a task and report to the scheduler.
     Run {
