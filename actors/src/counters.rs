@@ -18,6 +18,8 @@ pub struct Counters {
     pub queue_depth: AtomicU64,
     /// Actor restarts since start.
     pub restarts: AtomicU64,
+    /// Generations taken over from another node.
+    pub takeovers: AtomicU64,
     /// Finished stage durations: (stage, seconds), drained by the metrics scrape.
     pub stage_durations: Mutex<Vec<(&'static str, f64)>>,
 }
@@ -52,6 +54,7 @@ impl Counters {
             live_workers: self.workers.load(Ordering::Relaxed),
             queue_depth: self.queue_depth.load(Ordering::Relaxed),
             restarts: self.restarts.load(Ordering::Relaxed),
+            takeovers: self.takeovers.load(Ordering::Relaxed),
         }
     }
 

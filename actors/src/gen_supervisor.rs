@@ -1,7 +1,8 @@
 //! Generation supervisor. Invariant: every unfinished generation it was given has a live actor,
-//! or a restart pending; a crashed generation actor is restarted (with back-off) and resumes from
-//! its checkpoint; after too many crashes the generation is marked failed. Restarts are logged
-//! and counted.
+//! or a restart pending, unless another node holds its lease (then the actor stops at once); a
+//! crashed generation actor is restarted (with back-off) and resumes from its checkpoint; after
+//! too many crashes the generation is marked failed (by the lease holder only). Restarts are
+//! logged and counted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -83,7 +84,19 @@ impl GenSupervisor {
         *count += 1;
         if *count > MAX_RESTARTS {
             tracing::error!(generation_id = %id, restarts = *count - 1, "generation keeps crashing; marking it failed");
-            if let Ok(Some(mut record)) = state.env.stores.generations.get_generation(id).await {
+            // Only as its lease holder: if another node has taken it over, it is theirs.
+            let (env, node) = (&state.env, state.env.config.node_name.as_str());
+            let ttl_ms = crate::lease::ttl_ms(env.config.lease_ttl);
+            if !matches!(
+                env.stores
+                    .leases
+                    .acquire_lease(id, node, ttl_ms, now_millis())
+                    .await,
+                Ok(true)
+            ) {
+                return;
+            }
+            if let Ok(Some(mut record)) = env.stores.generations.get_generation(id).await {
                 if !record.status.is_final() {
                     record.status = GenerationStatus::Failed;
                     record.error = Some(ErrorBody {
@@ -92,9 +105,10 @@ impl GenSupervisor {
                     });
                     record.completed_at = Some(now_millis());
                     record.updated_at = now_millis();
-                    let _ = state.env.stores.generations.put_generation(&record).await;
+                    let _ = env.stores.generations.put_generation(&record).await;
                 }
             }
+            let _ = env.stores.leases.release_lease(id, node).await;
             return;
         }
         let delay = Duration::from_millis(200 * 2u64.pow(*count - 1)).min(Duration::from_secs(10));

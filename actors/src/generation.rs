@@ -2,6 +2,17 @@
 //! before the record and the events say it finished, so an actor re-created after a crash or a
 //! restart resumes from the last finished stage and never redoes a checkpointed one. Events get
 //! consecutive seqs, are stored, then published.
+//!
+//! Ownership: the actor writes nothing before it holds the generation's lease (owner = this
+//! node's name), and reads the record, checkpoints and last event seq only after taking it. It
+//! renews the lease every third of its ttl; when a renewal is refused (another node took the
+//! generation over) or the lease lapses by its own clock (the store stayed unreachable), it
+//! stops at once without writing anything more. It releases the lease only after storing the
+//! final status; stopping for any other reason (a node shutting down, a crash) leaves the lease
+//! to lapse. A take-over may repeat the stage the previous holder was in: a stage's checkpoint
+//! and files are overwrites keyed by (generation, stage) and by path, and an event whose seq is
+//! taken with other content is refused (`Conflict`), which fails this actor rather than fork
+//! the log.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +26,9 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
+use crate::counters::Counters;
 use crate::env::{now_millis, Env};
+use crate::lease::{self, HeldLease, Renewal};
 use crate::service::ServiceError;
 use crate::stages::{self, Outputs, StageFailure};
 use crate::user::UserMsg;
@@ -36,6 +49,8 @@ pub enum GenerationMsg {
     },
     /// The user cancels.
     Cancel(RpcReplyPort<Result<GenerationRecord, ServiceError>>),
+    /// Timer: renew the lease.
+    RenewLease,
     /// Fault injection for supervision tests: the actor fails as if a handler had panicked.
     #[doc(hidden)]
     InjectFault,
@@ -57,6 +72,7 @@ pub struct GenerationState {
     next_seq: u64,
     task: Option<JoinHandle<()>>,
     done_stages: Vec<Stage>,
+    lease: HeldLease,
 }
 
 /// The actor.
@@ -70,8 +86,13 @@ pub fn actor_name(id: GenerationId) -> String {
 /// About 90 s of retries (capped at 5 s apart) before the actor gives up and is restarted.
 const PERSIST_ATTEMPTS: u32 = 24;
 
-/// Retries a store write with backoff while the store is unavailable.
-async fn persist<F, Fut>(what: &str, mut op: F) -> Result<(), ActorProcessingErr>
+/// Retries a store write with backoff while the store is unavailable, but never past
+/// `lease_valid_until`: after that another node may own the generation.
+async fn persist<F, Fut>(
+    what: &str,
+    lease_valid_until: Instant,
+    mut op: F,
+) -> Result<(), ActorProcessingErr>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), StoreError>>,
@@ -80,6 +101,11 @@ where
     for attempt in 1..=PERSIST_ATTEMPTS {
         match op().await {
             Ok(()) => return Ok(()),
+            Err(StoreError::Unavailable(e)) if Instant::now() + delay >= lease_valid_until => {
+                return Err(
+                    format!("{what}: store unavailable ({e}) until our lease lapsed").into(),
+                );
+            }
             Err(StoreError::Unavailable(e)) if attempt < PERSIST_ATTEMPTS => {
                 tracing::warn!(what, attempt, error = %e, "store unavailable; retrying");
                 tokio::time::sleep(delay).await;
@@ -101,7 +127,8 @@ impl GenerationState {
             at: now_millis(),
         };
         let store = Arc::clone(&self.env.stores.generations);
-        persist("append event", || store.append_event(&event)).await?;
+        let until = self.lease.valid_until();
+        persist("append event", until, || store.append_event(&event)).await?;
         self.next_seq += 1;
         self.env.hub.publish(&event);
         Ok(())
@@ -111,7 +138,25 @@ impl GenerationState {
         self.record.updated_at = now_millis();
         let store = Arc::clone(&self.env.stores.generations);
         let record = self.record.clone();
-        persist("save generation", || store.put_generation(&record)).await
+        let until = self.lease.valid_until();
+        persist("save generation", until, || store.put_generation(&record)).await
+    }
+
+    /// Renews the lease; false when the actor must stop at once, without writing: another node
+    /// took the generation over, or the lease lapsed by our clock while the store failed.
+    async fn renew_lease(&mut self, myself: &ActorRef<GenerationMsg>) -> bool {
+        let every = lease::renew_every(self.env.config.lease_ttl);
+        match lease::renew(&self.env, self.record.id, &mut self.lease).await {
+            Renewal::Held => myself.send_after(every, || GenerationMsg::RenewLease),
+            Renewal::Unconfirmed => myself.send_after(every / 2, || GenerationMsg::RenewLease),
+            Renewal::Lost | Renewal::Lapsed => return false,
+        };
+        true
+    }
+
+    /// Gives the lease up once the final status is stored.
+    async fn release_lease(&self) {
+        lease::release(&self.env, self.record.id).await;
     }
 
     fn next_stage(&self) -> Option<Stage> {
@@ -157,15 +202,38 @@ impl GenerationState {
             ),
         };
         self.emit(kind, data).await?;
+        self.release_lease().await;
         tracing::info!(generation_id = %self.record.id, status = status.as_str(), "generation finished");
         myself.stop(None);
         Ok(())
     }
 }
 
+/// Stops an actor that no longer owns its generation: its stage task is dropped and nothing
+/// more is written (the state is gone, so later messages find nothing to act on).
+fn relinquish(myself: &ActorRef<GenerationMsg>, slot: &mut Option<GenerationState>) {
+    if let Some(mut state) = slot.take() {
+        if let Some(task) = state.task.take() {
+            task.abort();
+        }
+        Counters::down(&state.env.counters.generations);
+    }
+    myself.stop(Some("the lease is no longer ours".into()));
+}
+
+/// Answers a message to an actor that does not (or no longer) own its generation.
+fn not_owned(message: GenerationMsg) {
+    if let GenerationMsg::Cancel(reply) = message {
+        let _ = reply.send(Err(ServiceError::Unavailable(
+            "the generation is not running on this node".into(),
+        )));
+    }
+}
+
 impl Actor for GenerationActor {
     type Msg = GenerationMsg;
-    type State = GenerationState;
+    /// `None` when another node holds the lease, or after the lease was lost.
+    type State = Option<GenerationState>;
     type Arguments = GenerationArgs;
 
     async fn pre_start(
@@ -174,6 +242,27 @@ impl Actor for GenerationActor {
         args: GenerationArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
         let env = args.env;
+        let node = env.config.node_name.as_str();
+        let previous = env.stores.leases.get_lease(args.id).await?;
+        let asked_at = Instant::now();
+        let now = now_millis();
+        let ttl_ms = lease::ttl_ms(env.config.lease_ttl);
+        if !env
+            .stores
+            .leases
+            .acquire_lease(args.id, node, ttl_ms, now)
+            .await?
+        {
+            let owner = previous.map(|l| l.owner).unwrap_or_default();
+            tracing::debug!(generation_id = %args.id, owner = %owner, "another node holds the lease; not running the generation here");
+            myself.stop(Some("leased by another node".into()));
+            return Ok(None);
+        }
+        let lease = HeldLease::granted(env.config.lease_ttl, asked_at);
+        if let Some(previous) = previous.filter(|l| l.owner != node) {
+            Counters::up(&env.counters.takeovers);
+            tracing::info!(generation_id = %args.id, previous_owner = %previous.owner, after_expiry_ms = now - previous.expires_at, "took the generation over from a node that stopped renewing its lease");
+        }
         let record = env
             .stores
             .generations
@@ -188,8 +277,10 @@ impl Actor for GenerationActor {
                 .map_err(|e| format!("restoring {}: {e}", checkpoint.stage.as_str()))?;
             done_stages.push(checkpoint.stage);
         }
+        // Read with the lease held: whatever the previous holder stored is here, and new events
+        // continue after it.
         let next_seq = env.stores.generations.last_event_seq(args.id).await? + 1;
-        crate::counters::Counters::up(&env.counters.generations);
+        Counters::up(&env.counters.generations);
         let resumed = record.status == GenerationStatus::Running || !checkpoints.is_empty();
         let mut state = GenerationState {
             env,
@@ -198,37 +289,47 @@ impl Actor for GenerationActor {
             next_seq,
             task: None,
             done_stages,
+            lease,
         };
         if state.record.status.is_final() {
+            state.release_lease().await;
             myself.stop(Some("already final".into()));
-            return Ok(state);
+            return Ok(Some(state));
         }
         if resumed {
             let from = state.next_stage().map(Stage::as_str).unwrap_or("the end");
             tracing::info!(generation_id = %state.record.id, from, "resuming generation from its last checkpoint");
             state.emit(EventKind::Log, json!({ "message": format!("resumed from the last checkpoint; next stage: {from}") })).await?;
         }
-        Ok(state)
+        Ok(Some(state))
     }
 
     async fn post_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        _state: &mut Self::State,
+        slot: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        myself.cast(GenerationMsg::Advance)?;
+        if let Some(state) = slot {
+            myself.cast(GenerationMsg::Advance)?;
+            let every = lease::renew_every(state.env.config.lease_ttl);
+            myself.send_after(every, || GenerationMsg::RenewLease);
+        }
         Ok(())
     }
 
     async fn post_stop(
         &self,
         _myself: ActorRef<Self::Msg>,
-        state: &mut Self::State,
+        slot: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some(task) = state.task.take() {
-            task.abort();
+        // The lease is not released here: a node that stops leaves it to lapse, and the
+        // generation to whoever takes it next.
+        if let Some(state) = slot {
+            if let Some(task) = state.task.take() {
+                task.abort();
+            }
+            Counters::down(&state.env.counters.generations);
         }
-        crate::counters::Counters::down(&state.env.counters.generations);
         Ok(())
     }
 
@@ -236,8 +337,13 @@ impl Actor for GenerationActor {
         &self,
         myself: ActorRef<Self::Msg>,
         message: GenerationMsg,
-        state: &mut Self::State,
+        slot: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        let Some(state) = slot.as_mut() else {
+            not_owned(message);
+            return Ok(());
+        };
+        // Finished (the lease is released): whatever is still queued has nothing to do.
         if state.record.status.is_final() {
             if let GenerationMsg::Cancel(reply) = message {
                 let _ = reply.send(Err(ServiceError::Conflict(format!(
@@ -247,6 +353,22 @@ impl Actor for GenerationActor {
             }
             return Ok(());
         }
+        let owned = match message {
+            GenerationMsg::RenewLease => state.renew_lease(&myself).await,
+            _ if state.lease.is_valid(Instant::now()) => true,
+            _ => {
+                tracing::warn!(generation_id = %state.record.id, "the lease could not be renewed in time; stopping without further writes");
+                false
+            }
+        };
+        if !owned {
+            relinquish(&myself, slot);
+            not_owned(message);
+            return Ok(());
+        }
+        let Some(state) = slot.as_mut() else {
+            return Ok(());
+        };
         match message {
             GenerationMsg::Advance => {
                 let Some(stage) = state.next_stage() else {
@@ -349,7 +471,11 @@ impl Actor for GenerationActor {
                             at: now_millis(),
                         };
                         let store = Arc::clone(&state.env.stores.generations);
-                        persist("save checkpoint", || store.put_checkpoint(&checkpoint)).await?;
+                        let until = state.lease.valid_until();
+                        persist("save checkpoint", until, || {
+                            store.put_checkpoint(&checkpoint)
+                        })
+                        .await?;
                         state.done_stages.push(stage);
                         state.record.progress = stage.progress_after(state.record.options.validate);
                         if stage == Stage::Extract {
@@ -405,6 +531,7 @@ impl Actor for GenerationActor {
                     .await?;
                 let _ = reply.send(Ok(state.record.clone()));
             }
+            GenerationMsg::RenewLease => {}
             GenerationMsg::InjectFault => return Err("injected fault".into()),
         }
         Ok(())

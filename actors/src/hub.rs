@@ -16,13 +16,18 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    /// Subscribes to a generation's future events.
+    /// Subscribes to a generation's future events. Channels nobody listens to any more are
+    /// dropped first: a generation that runs on another node never publishes its final event
+    /// here, so its channel would otherwise stay forever.
     pub fn subscribe(&self, id: GenerationId) -> broadcast::Receiver<GenerationEvent> {
         match self.channels.lock() {
-            Ok(mut channels) => channels
-                .entry(id)
-                .or_insert_with(|| broadcast::channel(CAPACITY).0)
-                .subscribe(),
+            Ok(mut channels) => {
+                channels.retain(|_, sender| sender.receiver_count() > 0);
+                channels
+                    .entry(id)
+                    .or_insert_with(|| broadcast::channel(CAPACITY).0)
+                    .subscribe()
+            }
             Err(_) => broadcast::channel(1).1,
         }
     }

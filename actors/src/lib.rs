@@ -6,7 +6,9 @@
 //! Supervision tree:
 //!
 //! ```text
-//! Service ─┬─ GenSupervisor ── GenerationActor (one per running generation, restarted from its checkpoint)
+//! Service ─┬─ GenSupervisor ─┬─ GenerationActor (one per generation running here, holding its
+//!          │                 │                   lease; restarted from its checkpoint)
+//!          │                 └─ LeaseWatcher (starts generations that run nowhere: lease lapsed)
 //!          ├─ SchedulerActor ── WorkerActor or LlmWorkerActor × n (restarted; in-flight requests
 //!          │                    retried once; an LLM worker runs its engine on its own thread)
 //!          └─ UserActor (one per active user, spawned on demand, stops when idle)
@@ -17,6 +19,8 @@ mod env;
 mod gen_supervisor;
 mod generation;
 mod hub;
+pub mod lease;
+mod lease_watcher;
 pub mod llm_engine;
 pub mod llm_tasks;
 pub mod llm_worker;

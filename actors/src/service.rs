@@ -9,7 +9,7 @@ use codebegen_schema::generation::{
     ErrorCode, EventKind, GenerationEvent, GenerationId, GenerationOptions, GenerationRecord,
     GenerationStatus, ProjectId, UserId, UserRecord,
 };
-use codebegen_store::{ArtifactStore, GenerationStore, ProjectStore, UserStore};
+use codebegen_store::{ArtifactStore, GenerationStore, LeaseStore, ProjectStore, UserStore};
 use ractor::{Actor, ActorRef};
 use tokio::sync::broadcast;
 
@@ -18,6 +18,7 @@ use crate::env::{now_millis, Env};
 use crate::gen_supervisor::{generation_ref, GenSupervisor, GenSupervisorMsg};
 use crate::generation::GenerationMsg;
 use crate::hub::EventHub;
+use crate::lease_watcher::{start_orphans, LeaseWatcher, LeaseWatcherArgs};
 use crate::model::{ModelOutput, ModelTask};
 use crate::scheduler::{
     SchedulerActor, SchedulerArgs, SchedulerStats, StreamEvent, Ticket, WorkerSpec,
@@ -35,6 +36,8 @@ pub struct Stores {
     pub generations: Arc<dyn GenerationStore>,
     /// Files and archives.
     pub artifacts: Arc<dyn ArtifactStore>,
+    /// Who runs which generation (shared by every node of a cluster).
+    pub leases: Arc<dyn LeaseStore>,
 }
 
 /// Service settings.
@@ -51,6 +54,14 @@ pub struct ServiceConfig {
     /// Deterministic model workers to start when no LLM worker is given (see
     /// [`Service::start_with_workers`]).
     pub workers: usize,
+    /// How long a generation's lease lasts unless renewed (its holder renews it every third of
+    /// this): a node that stops loses its generations to the others this long after its last
+    /// renewal. Nodes' clocks must agree to well within it. Default
+    /// [`DEFAULT_LEASE_TTL`](crate::lease::DEFAULT_LEASE_TTL).
+    pub lease_ttl: Duration,
+    /// How often the lease watcher looks for generations that run nowhere. Default
+    /// [`takeover_interval_for`](crate::lease::takeover_interval_for)`(lease_ttl)`.
+    pub takeover_interval: Duration,
 }
 
 /// A request to start a generation, already validated at the edge (prompt length, JSON shape).
@@ -133,6 +144,8 @@ pub struct ServiceMetrics {
     pub queue_depth: u64,
     /// Actor restarts since start.
     pub restarts: u64,
+    /// Generations this node took over from another node whose lease had lapsed.
+    pub takeovers: u64,
 }
 
 /// The handle.
@@ -193,15 +206,21 @@ impl Service {
         let (supervisor, _) = Actor::spawn(None, GenSupervisor, Arc::clone(&env))
             .await
             .map_err(|e| ServiceError::Internal(format!("supervisor: {e}")))?;
-        let unfinished = env.stores.generations.list_unfinished().await?;
-        if !unfinished.is_empty() {
-            tracing::info!(count = unfinished.len(), "resuming unfinished generations");
+        // Resume what runs nowhere — no lease, a lapsed one, or our own from before a restart —
+        // and leave generations that live nodes hold to them; then keep watching for leases
+        // that lapse.
+        let resumed = start_orphans(&env, &supervisor, true).await?;
+        if resumed > 0 {
+            tracing::info!(count = resumed, "resuming unfinished generations");
         }
-        for record in unfinished {
-            supervisor
-                .cast(GenSupervisorMsg::Start(record.id))
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        }
+        let watcher = LeaseWatcherArgs {
+            env: Arc::clone(&env),
+            supervisor: supervisor.clone(),
+        };
+        // Linked to the supervisor, so it stops with it.
+        Actor::spawn_linked(None, LeaseWatcher, watcher, supervisor.get_cell())
+            .await
+            .map_err(|e| ServiceError::Internal(format!("lease watcher: {e}")))?;
         Ok(Service {
             inner: Arc::new(Inner {
                 env,
@@ -327,7 +346,19 @@ impl Service {
             updated_at: now,
             completed_at: None,
         };
-        if let Err(err) = stores.generations.put_generation(&record).await {
+        // The lease is taken before the record exists, so no other node's lease watcher can
+        // see the new generation unleased and start it too; our actor's acquire extends it.
+        let config = &self.inner.env.config;
+        let ttl_ms = crate::lease::ttl_ms(config.lease_ttl);
+        let leased = stores
+            .leases
+            .acquire_lease(id, &config.node_name, ttl_ms, now)
+            .await;
+        let stored = match leased {
+            Ok(_) => stores.generations.put_generation(&record).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = stored {
             if let Some(cell) = ractor::registry::where_is(user_actor_name(user.id)) {
                 let _ = ActorRef::<UserMsg>::from(cell).cast(UserMsg::Finished(id));
             }
@@ -458,7 +489,8 @@ impl Service {
         generation_ref(id).is_some_and(|a| a.cast(GenerationMsg::InjectFault).is_ok())
     }
 
-    /// Stops all actors; unfinished generations resume at the next start.
+    /// Stops all actors; unfinished generations resume at the next start, or on another node
+    /// once their leases lapse (a stopping node does not release them: it simply stops renewing).
     pub async fn shutdown(&self) {
         let timeout = Some(Duration::from_secs(10));
         let _ = self

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use codebegen_actors::lease::{takeover_interval_for, DEFAULT_LEASE_TTL};
 use codebegen_actors::model::{ModelOutput, ModelTask};
 use codebegen_actors::{
     LlmWorkerConfig, LlmWorkerSpec, Service, ServiceConfig, Stores, StreamEvent, WorkerSpec,
@@ -38,8 +39,9 @@ fn stores() -> Stores {
     Stores {
         users: db.clone(),
         projects: db.clone(),
-        generations: db,
+        generations: db.clone(),
         artifacts: Arc::new(MemoryArtifactStore::new()),
+        leases: db,
     }
 }
 
@@ -53,6 +55,8 @@ async fn service(path: PathBuf, max_batch: usize) -> (Service, LlmWorkerSpec) {
         gates: None,
         user_idle: Duration::from_secs(60),
         workers: 1,
+        lease_ttl: DEFAULT_LEASE_TTL,
+        takeover_interval: takeover_interval_for(DEFAULT_LEASE_TTL),
     };
     let service =
         Service::start_with_workers(stores(), config, vec![WorkerSpec::Llm(spec.clone())])

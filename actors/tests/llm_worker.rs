@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use codebegen_actors::lease::{takeover_interval_for, DEFAULT_LEASE_TTL};
 use codebegen_actors::llm_engine::{EngineFactory, LlmEngine};
 use codebegen_actors::llm_tasks::LlmJob;
 use codebegen_actors::model::{run_deterministic, ModelOutput, ModelTask};
@@ -26,8 +27,9 @@ fn stores() -> Stores {
     Stores {
         users: db.clone(),
         projects: db.clone(),
-        generations: db,
+        generations: db.clone(),
         artifacts: Arc::new(MemoryArtifactStore::new()),
+        leases: db,
     }
 }
 
@@ -38,6 +40,8 @@ fn config() -> ServiceConfig {
         gates: None,
         user_idle: Duration::from_secs(60),
         workers: 2,
+        lease_ttl: DEFAULT_LEASE_TTL,
+        takeover_interval: takeover_interval_for(DEFAULT_LEASE_TTL),
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use codebegen_actors::lease::{takeover_interval_for, DEFAULT_LEASE_TTL};
 use codebegen_actors::model::{ModelOutput, ModelTask};
 use codebegen_actors::{NewGeneration, Service, ServiceConfig, ServiceError, Stores};
 use codebegen_schema::generation::{
@@ -19,8 +20,9 @@ fn stores() -> Stores {
     Stores {
         users: db.clone(),
         projects: db.clone(),
-        generations: db,
+        generations: db.clone(),
         artifacts: Arc::new(MemoryArtifactStore::new()),
+        leases: db,
     }
 }
 
@@ -31,6 +33,8 @@ fn config(gates: Option<codebegen_gates::GateConfig>) -> ServiceConfig {
         gates,
         user_idle: Duration::from_secs(60),
         workers: 2,
+        lease_ttl: DEFAULT_LEASE_TTL,
+        takeover_interval: takeover_interval_for(DEFAULT_LEASE_TTL),
     }
 }
 

@@ -1,9 +1,13 @@
 //! `GET /generations/{id}/events`: server-sent events. Replays the stored log after
 //! `Last-Event-ID`, then follows the live broadcast, deduplicated by `seq`, and ends after a
-//! final event (or at once after the replay when the generation was already final).
+//! final event (or at once after the replay when the generation was already final). A
+//! generation that runs on another node of the cluster publishes nothing here, so while no live
+//! event arrives the follower also reads the store for events after the last one sent, every
+//! [`STORE_POLL`].
 //!
 //! Invariant: the live subscription is taken before the store is read, so an event is either
-//! in the replay or arrives live; `seq` never goes backwards and never repeats on one stream.
+//! in the replay or arrives live (or, from another node, is read from the store by a poll);
+//! `seq` never goes backwards and never repeats on one stream.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -30,6 +34,9 @@ pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Stored events read per store call.
 const REPLAY_PAGE: u32 = 500;
+
+/// How long the follower waits for a live event before it reads the store instead.
+pub(crate) const STORE_POLL: Duration = Duration::from_millis(500);
 
 /// `?last_event_id=` (for clients that cannot set the header).
 #[derive(Debug, Default, Deserialize)]
@@ -89,7 +96,7 @@ fn to_sse(event: &GenerationEvent) -> Event {
 enum Phase {
     /// Reading the store after `last_seq`; then live, or done.
     Replay { then_live: bool },
-    /// Following the broadcast.
+    /// Following the broadcast, and polling the store while it is quiet.
     Live,
     /// A final event went out, or nothing more can come.
     Done,
@@ -128,9 +135,12 @@ impl EventFollower {
                     }
                     self.buffer.extend(page);
                 }
-                Phase::Live => match self.live.recv().await {
-                    Ok(event) if event.seq <= self.last_seq => {}
-                    Ok(event) => {
+                Phase::Live => match tokio::time::timeout(STORE_POLL, self.live.recv()).await {
+                    // Quiet: the generation may run on another node, whose events only reach
+                    // the store. Read it (then come back to the broadcast).
+                    Err(_) => self.phase = Phase::Replay { then_live: true },
+                    Ok(Ok(event)) if event.seq <= self.last_seq => {}
+                    Ok(Ok(event)) => {
                         let gap = event.seq - self.last_seq - 1;
                         if gap > 0 {
                             let missing = self
@@ -140,12 +150,12 @@ impl EventFollower {
                         }
                         self.buffer.push_back(event);
                     }
-                    Err(RecvError::Lagged(skipped)) => {
+                    Ok(Err(RecvError::Lagged(skipped))) => {
                         tracing::debug!(generation_id = %self.id, skipped, "event subscriber lagged; reading the store");
                         self.phase = Phase::Replay { then_live: true };
                     }
                     // No more live events: whatever was stored meanwhile, then the end.
-                    Err(RecvError::Closed) => self.phase = Phase::Replay { then_live: false },
+                    Ok(Err(RecvError::Closed)) => self.phase = Phase::Replay { then_live: false },
                 },
             }
         }
@@ -306,6 +316,27 @@ mod tests {
             .await
             .expect("event");
         assert_eq!(drain(follower(store, id, live)).await, [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_quiet_broadcast_falls_back_to_polling_the_store() {
+        // The generation runs on another node: its events reach the store, never this broadcast,
+        // whose sender stays open.
+        let id = GenerationId(uuid::Uuid::new_v4());
+        let store = store_with(id, &[1, 2]).await;
+        store
+            .append_event(&event(id, 3, EventKind::Completed))
+            .await
+            .expect("event");
+        let (_sender, live) = broadcast::channel(16);
+        let mut follower = follower(store, id, live);
+        (follower.last_seq, follower.phase) = (1, Phase::Live);
+        let started = tokio::time::Instant::now();
+        assert_eq!(drain(follower).await, [2, 3]);
+        assert!(
+            started.elapsed() >= STORE_POLL,
+            "read after one quiet poll interval"
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! The Prometheus registry behind `/metrics`: request counts and latencies by route template,
-//! stage durations, and the service's live numbers (queue depth, live actors, restarts). The
-//! service's numbers are read at scrape time: [`Metrics::scrape`] drains the stage durations
-//! finished since the last scrape into the histogram and sets the gauges.
+//! stage durations, and the service's live numbers (queue depth, live actors, restarts,
+//! take-overs). The service's numbers are read at scrape time: [`Metrics::scrape`] drains the
+//! stage durations finished since the last scrape into the histogram and sets the gauges.
 
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ pub struct Metrics {
     queue_depth: IntGauge,
     live_actors: IntGaugeVec,
     restarts: IntCounter,
+    takeovers: IntCounter,
 }
 
 impl Default for Metrics {
@@ -81,6 +82,11 @@ impl Metrics {
             "Actor restarts since the node started.",
         )
         .expect("static metric definition is valid");
+        let takeovers = IntCounter::new(
+            "codebegen_generation_takeovers_total",
+            "Generations this node took over from a node whose lease had lapsed.",
+        )
+        .expect("static metric definition is valid");
         let metrics = Metrics {
             registry,
             requests,
@@ -89,6 +95,7 @@ impl Metrics {
             queue_depth,
             live_actors,
             restarts,
+            takeovers,
         };
         for collector in metrics.collectors() {
             metrics
@@ -107,6 +114,7 @@ impl Metrics {
             Box::new(self.queue_depth.clone()),
             Box::new(self.live_actors.clone()),
             Box::new(self.restarts.clone()),
+            Box::new(self.takeovers.clone()),
         ]
     }
 
@@ -152,6 +160,8 @@ impl Metrics {
         // A counter that follows the service's own count: add what is new since the last scrape.
         self.restarts
             .inc_by(service.restarts.saturating_sub(self.restarts.get()));
+        self.takeovers
+            .inc_by(service.takeovers.saturating_sub(self.takeovers.get()));
         self.live_actors
             .with_label_values(&["user"])
             .set(gauge(service.live_users));
@@ -186,6 +196,7 @@ mod tests {
         let text = metrics.clone().render(ServiceMetrics {
             queue_depth: 3,
             live_workers: 2,
+            takeovers: 1,
             ..Default::default()
         });
         assert!(text.contains(r#"codebegen_http_requests_total{method="GET",route="/api/v1/projects/{id}",status="404"} 1"#), "{text}");
@@ -197,5 +208,6 @@ mod tests {
         );
         assert!(text.contains("codebegen_scheduler_queue_depth 3"));
         assert!(text.contains(r#"codebegen_actors_live{kind="worker"} 2"#));
+        assert!(text.contains("codebegen_generation_takeovers_total 1"));
     }
 }

@@ -200,6 +200,9 @@ pub trait LeaseStore: Send + Sync {
     async fn release_lease(&self, id: GenerationId, owner: &str) -> StoreResult<bool>;
     /// The lease as stored (possibly lapsed), if any.
     async fn get_lease(&self, id: GenerationId) -> StoreResult<Option<Lease>>;
+    /// Every stored lease, lapsed ones included, in no particular order (for take-over scans
+    /// and admin views; the table only holds the leases of running or abandoned generations).
+    async fn list_leases(&self) -> StoreResult<Vec<Lease>>;
 }
 
 /// The expiry of a lease taken at `now` for `ttl_ms`, saturating.

@@ -409,6 +409,10 @@ impl LeaseStore for MemoryStore {
     async fn get_lease(&self, id: GenerationId) -> StoreResult<Option<Lease>> {
         Ok(self.state().leases.get(&id).cloned())
     }
+
+    async fn list_leases(&self) -> StoreResult<Vec<Lease>> {
+        Ok(self.state().leases.values().cloned().collect())
+    }
 }
 
 /// Blobs in memory.

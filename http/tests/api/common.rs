@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use codebegen_actors::lease::{takeover_interval_for, DEFAULT_LEASE_TTL};
 use codebegen_actors::service::{Service, ServiceConfig, Stores};
 use codebegen_http::{routes, AppState, AuthConfig, Metrics, PasswordParams};
 use codebegen_schema::generation::{
@@ -26,8 +27,9 @@ pub async fn app() -> App {
     let stores = Stores {
         users: memory.clone(),
         projects: memory.clone(),
-        generations: memory,
+        generations: memory.clone(),
         artifacts: Arc::new(MemoryArtifactStore::new()),
+        leases: memory,
     };
     let config = ServiceConfig {
         node_name: "test".into(),
@@ -35,6 +37,8 @@ pub async fn app() -> App {
         gates: None,
         user_idle: Duration::from_secs(60),
         workers: 1,
+        lease_ttl: DEFAULT_LEASE_TTL,
+        takeover_interval: takeover_interval_for(DEFAULT_LEASE_TTL),
     };
     let service = Service::start(stores.clone(), config)
         .await
@@ -121,7 +125,21 @@ impl App {
         }
     }
 
+    /// Stores a record as if another, live node had created it: an unfinished one is leased to
+    /// "another-node" for an hour, so this node's lease watcher leaves it alone.
     pub async fn put_generation(&self, record: &GenerationRecord) {
+        if !record.status.is_final() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock after 1970")
+                .as_millis() as i64;
+            assert!(self
+                .stores
+                .leases
+                .acquire_lease(record.id, "another-node", 3_600_000, now)
+                .await
+                .expect("lease"));
+        }
         self.stores
             .generations
             .put_generation(record)

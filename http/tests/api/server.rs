@@ -1,5 +1,6 @@
-//! Through a real server on 127.0.0.1:0: a chunked body over the limit, and an SSE stream that
-//! receives a live event (a cancellation) and then ends.
+//! Through a real server on 127.0.0.1:0: a chunked body over the limit, an SSE stream that
+//! receives a live event (a cancellation) and then ends, and one that follows a generation
+//! running on another node through the store.
 
 use std::time::Duration;
 
@@ -102,4 +103,52 @@ async fn sse_streams_live_events_and_ends_after_the_final_one() {
     assert!(seen.contains("event:cancelled\n"), "{seen}");
     assert!(seen.contains("id:2\n"), "{seen}");
     assert_eq!(seen.matches("id:1\n").count(), 1, "{seen}");
+}
+
+#[tokio::test]
+async fn sse_follows_a_generation_on_another_node_through_the_store() {
+    let app = app().await;
+    let ada = app.session("ada@example.com").await;
+    // Leased to another node: nothing runs here and nothing is published locally.
+    let generation = record(ada.id, GenerationStatus::Running, 1_000);
+    app.put_generation(&generation).await;
+    let event = |seq: u64, kind: EventKind| GenerationEvent {
+        generation_id: generation.id,
+        seq,
+        kind,
+        data: json!({ "n": seq }),
+        at: 1_000 + seq as i64,
+    };
+    let store = &app.stores.generations;
+    store
+        .append_event(&event(1, EventKind::StageStarted))
+        .await
+        .expect("event");
+
+    let addr = serve(&app).await;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "GET /api/v1/generations/{}/events HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\r\n",
+        generation.id,
+        ada.bearer()
+    );
+    stream.write_all(request.as_bytes()).await.expect("request");
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, "event:stage_started").await;
+
+    // The other node appends to the shared store; only a poll of the store can deliver these.
+    for (seq, kind) in [
+        (2, EventKind::Progress),
+        (3, EventKind::StageFinished),
+        (4, EventKind::Completed),
+    ] {
+        store.append_event(&event(seq, kind)).await.expect("event");
+    }
+    read_until(&mut stream, &mut seen, "\r\n0\r\n\r\n").await;
+    let ids: Vec<&str> = seen
+        .lines()
+        .filter_map(|line| line.strip_prefix("id:"))
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4"], "{seen}");
+    assert!(seen.contains("event:completed\n"), "{seen}");
 }

@@ -14,8 +14,8 @@ use codebegen_http::{AppState, AuthConfig, Metrics};
 use codebegen_store::fs::FsArtifactStore;
 use codebegen_store::sqlite::SqliteStore;
 use codebegen_store::{
-    ArtifactStore, GenerationStore, ProjectStore, S3ArtifactStore, S3OpenError, ScyllaStore,
-    UserStore,
+    ArtifactStore, GenerationStore, LeaseStore, ProjectStore, S3ArtifactStore, S3OpenError,
+    ScyllaStore, UserStore,
 };
 
 use crate::cli::ServeArgs;
@@ -74,6 +74,14 @@ fn open_fs_artifacts(data_dir: &Path) -> anyhow::Result<Arc<dyn ArtifactStore>> 
     Ok(Arc::new(store))
 }
 
+/// The stores one `[store] backend` provides: everything but the artifacts.
+type RecordStores = (
+    Arc<dyn UserStore>,
+    Arc<dyn ProjectStore>,
+    Arc<dyn GenerationStore>,
+    Arc<dyn LeaseStore>,
+);
+
 /// Opens the stores that `[store] backend` and `[artifacts] backend` choose. A wrong or
 /// unreachable backend is an error naming the key and the backend, returned within the
 /// configured timeouts (never a hang). S3 credentials missing from the file are read here from
@@ -81,14 +89,10 @@ fn open_fs_artifacts(data_dir: &Path) -> anyhow::Result<Arc<dyn ArtifactStore>> 
 /// `CODEBEGEN_CQL_PASSWORD`.
 pub async fn open_configured_stores(config: &Config, data_dir: &Path) -> anyhow::Result<Stores> {
     let env = |key: &str| std::env::var(key).ok().filter(|value| !value.is_empty());
-    let (users, projects, generations): (
-        Arc<dyn UserStore>,
-        Arc<dyn ProjectStore>,
-        Arc<dyn GenerationStore>,
-    ) = match config.store.backend.as_str() {
+    let (users, projects, generations, leases): RecordStores = match config.store.backend.as_str() {
         "embedded" => {
             let db = Arc::new(open_sqlite(data_dir)?);
-            (db.clone(), db.clone(), db)
+            (db.clone(), db.clone(), db.clone(), db)
         }
         "scylla" => {
             let scylla = config.scylla_config(env)?;
@@ -97,7 +101,7 @@ pub async fn open_configured_stores(config: &Config, data_dir: &Path) -> anyhow:
                     .await
                     .map_err(|e| anyhow::anyhow!("[store] backend = \"scylla\": {e}"))?,
             );
-            (db.clone(), db.clone(), db)
+            (db.clone(), db.clone(), db.clone(), db)
         }
         other => bail!("store.backend = \"{other}\" is unknown; use \"embedded\" or \"scylla\""),
     };
@@ -118,6 +122,7 @@ pub async fn open_configured_stores(config: &Config, data_dir: &Path) -> anyhow:
         projects,
         generations,
         artifacts,
+        leases,
     })
 }
 
@@ -177,6 +182,10 @@ async fn serve(config: Config, data_dir: PathBuf, listen: SocketAddr) -> anyhow:
         gates: Some(gates),
         user_idle: Duration::from_secs(config.service.user_idle_s),
         workers: config.service.deterministic_workers,
+        lease_ttl: codebegen_actors::lease::DEFAULT_LEASE_TTL,
+        takeover_interval: codebegen_actors::lease::takeover_interval_for(
+            codebegen_actors::lease::DEFAULT_LEASE_TTL,
+        ),
     };
     let llm_workers = config.llm_workers(&data_dir)?;
     for worker in &llm_workers {

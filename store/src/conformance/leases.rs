@@ -1,5 +1,5 @@
 //! Conformance checks for [`LeaseStore`]: acquiring a free, held, own and lapsed lease,
-//! renewing, releasing, and exactly one winner among concurrent acquirers.
+//! renewing, releasing, listing, and exactly one winner among concurrent acquirers.
 
 use super::{generation_id, ok, T0};
 use crate::{Lease, LeaseStore};
@@ -9,6 +9,7 @@ pub async fn lease_store(s: &dyn LeaseStore) {
     acquire_and_expiry(s).await;
     renew(s).await;
     release(s).await;
+    list(s).await;
     concurrent_acquires(s).await;
 }
 
@@ -188,6 +189,47 @@ async fn release(s: &dyn LeaseStore) {
             "acquire_lease after release"
         ),
         "a released lease must be free for anyone"
+    );
+}
+
+/// The listing shows every stored lease as `get_lease` does, lapsed ones too, and no released
+/// one. Other runs' leases may be listed alongside: only this run's ids are looked at.
+async fn list(s: &dyn LeaseStore) {
+    let (held, lapsed, released) = (generation_id(), generation_id(), generation_id());
+    let (a, b) = (owner("node-a"), owner("node-b"));
+    assert!(ok(
+        s.acquire_lease(held, &a, 60_000, T0).await,
+        "acquire_lease"
+    ));
+    assert!(ok(
+        s.acquire_lease(lapsed, &b, 10, T0).await,
+        "acquire_lease"
+    ));
+    assert!(ok(
+        s.acquire_lease(released, &a, 60_000, T0).await,
+        "acquire_lease"
+    ));
+    assert!(ok(s.release_lease(released, &a).await, "release_lease"));
+    let mut mine: Vec<Lease> = ok(s.list_leases().await, "list_leases")
+        .into_iter()
+        .filter(|l| [held, lapsed, released].contains(&l.generation_id))
+        .collect();
+    mine.sort_by_key(|l| l.expires_at);
+    assert_eq!(
+        mine,
+        [
+            Lease {
+                generation_id: lapsed,
+                owner: b,
+                expires_at: T0 + 10
+            },
+            Lease {
+                generation_id: held,
+                owner: a,
+                expires_at: T0 + 60_000
+            }
+        ],
+        "list_leases must show held and lapsed leases with owner and expiry, and no released one"
     );
 }
 

@@ -76,4 +76,16 @@ impl LeaseStore for ScyllaStore {
             expires_at,
         }))
     }
+
+    async fn list_leases(&self) -> StoreResult<Vec<Lease>> {
+        let rows: Vec<(uuid::Uuid, String, i64)> = self.all_rows(&self.st().leases_all, ()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, owner, expires_at)| Lease {
+                generation_id: GenerationId(id),
+                owner,
+                expires_at,
+            })
+            .collect())
+    }
 }

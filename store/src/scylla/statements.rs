@@ -137,4 +137,6 @@ statements! {
     lease_renew: Lwt = "UPDATE generation_leases SET expires_at = ? WHERE generation_id = ? \
                         IF owner = ? AND expires_at > ?";
     lease_release: Lwt = "DELETE FROM generation_leases WHERE generation_id = ? IF owner = ?";
+    // A full scan, paged: the table only holds the leases of running (or abandoned) generations.
+    leases_all: Read = "SELECT generation_id, owner, expires_at FROM generation_leases";
 }

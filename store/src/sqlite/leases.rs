@@ -2,7 +2,7 @@
 //! write connection, so it is atomic.
 
 use super::{map_error, SqliteStore};
-use crate::{lease_expiry, Lease, LeaseStore, StoreResult};
+use crate::{lease_expiry, Lease, LeaseStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use codebegen_schema::generation::{GenerationId, UnixMillis};
 use rusqlite::{params, OptionalExtension};
@@ -87,6 +87,37 @@ impl LeaseStore for SqliteStore {
                         .optional()
                 })
                 .map_err(map_error)
+        })
+        .await
+    }
+
+    async fn list_leases(&self) -> StoreResult<Vec<Lease>> {
+        self.read(move |connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT generation_id, owner, expires_at FROM generation_leases")
+                .map_err(map_error)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(map_error)?;
+            let mut leases = Vec::new();
+            for row in rows {
+                let (id, owner, expires_at) = row.map_err(map_error)?;
+                let generation_id = GenerationId::parse(&id).ok_or_else(|| {
+                    StoreError::Corrupt(format!("a lease with a bad generation id {id:?}"))
+                })?;
+                leases.push(Lease {
+                    generation_id,
+                    owner,
+                    expires_at,
+                });
+            }
+            Ok(leases)
         })
         .await
     }
