@@ -14,6 +14,7 @@
 //!          └─ UserActor (one per active user, spawned on demand, stops when idle)
 //! ```
 
+pub mod cluster;
 mod counters;
 mod env;
 mod gen_supervisor;
@@ -31,7 +32,7 @@ pub mod service;
 mod stages;
 pub mod tier_window;
 mod user;
-mod worker;
+pub mod worker;
 
 pub use llm_engine::{Device, LlmWorkerConfig};
 pub use llm_worker::LlmWorkerSpec;

@@ -12,12 +12,14 @@ use std::time::Duration;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cluster::gateway::{gateway_info, GatewayMsg, RemoteWorkerActor, RemoteWorkerArgs};
 use crate::counters::Counters;
 use crate::llm_worker::{LlmWorkerActor, LlmWorkerArgs, LlmWorkerSpec};
 use crate::model::{ModelOutput, ModelTask};
 use crate::scheduler_state::{Command, RequestId, SchedulerState, WorkerId};
 use crate::service::ServiceError;
 use crate::worker::{WorkerActor, WorkerArgs, WorkerMsg};
+use codebegen_schema::cluster::WORKERS_SCOPE;
 
 /// Requests a deterministic worker may run at once.
 const DETERMINISTIC_CAPACITY: usize = 4;
@@ -45,13 +47,22 @@ pub enum WorkerSpec {
     Deterministic,
     /// A language model on its own engine thread.
     Llm(LlmWorkerSpec),
+    /// A model-worker gateway on another node (never restarted: when it goes, it goes).
+    Remote {
+        /// The gateway.
+        gateway: ActorRef<GatewayMsg>,
+        /// Requests it runs at once.
+        capacity: usize,
+    },
 }
 
 impl WorkerSpec {
-    fn capacity(&self) -> usize {
+    /// Requests the worker runs at once.
+    pub fn capacity(&self) -> usize {
         match self {
             WorkerSpec::Deterministic => DETERMINISTIC_CAPACITY,
             WorkerSpec::Llm(spec) => spec.config.max_batch,
+            WorkerSpec::Remote { capacity, .. } => *capacity,
         }
     }
 }
@@ -95,6 +106,22 @@ pub enum SchedulerMsg {
         /// The output.
         output: ModelOutput,
     },
+    /// A worker could not run a request (a remote node refused it): it is retried once.
+    Failed {
+        /// Which worker.
+        worker: WorkerId,
+        /// Which request.
+        request: RequestId,
+        /// Why.
+        reason: String,
+    },
+    /// A model-worker gateway on another node described itself: it becomes a worker.
+    RemoteJoined {
+        /// The gateway.
+        gateway: ActorRef<GatewayMsg>,
+        /// Requests it runs at once.
+        capacity: usize,
+    },
     /// Queue and worker numbers.
     Stats(RpcReplyPort<SchedulerStats>),
 }
@@ -118,6 +145,9 @@ pub struct SchedulerArgs {
     pub counters: Arc<Counters>,
     /// Fault injection shared with the workers (see [`WorkerArgs::faults`]).
     pub faults: Arc<AtomicUsize>,
+    /// On an API node in a cluster: this node's name. The scheduler then also uses every
+    /// model-worker gateway of the cluster, and may start with no local worker.
+    pub remote_origin: Option<String>,
 }
 
 struct Pending {
@@ -135,6 +165,10 @@ pub struct SchedulerActorState {
     pending: HashMap<RequestId, Pending>,
     workers: HashMap<WorkerId, (ActorRef<WorkerMsg>, WorkerSpec)>,
     by_cell: HashMap<ractor::ActorId, WorkerId>,
+    /// Remote gateways in use (or being asked for their capacity) → their proxy's slot.
+    gateways: HashMap<ractor::ActorId, Option<WorkerId>>,
+    /// Remote workers whose node drains: stopped once their last request is answered.
+    retiring: std::collections::HashSet<WorkerId>,
     args: SchedulerArgs,
 }
 
@@ -172,6 +206,18 @@ impl SchedulerActor {
                     spec: llm.clone(),
                 };
                 Actor::spawn_linked(None, LlmWorkerActor, args, myself.get_cell())
+                    .await?
+                    .0
+            }
+            WorkerSpec::Remote { gateway, .. } => {
+                let args = RemoteWorkerArgs {
+                    id,
+                    scheduler: myself.clone(),
+                    gateway: gateway.clone(),
+                    origin: state.args.remote_origin.clone().unwrap_or_default(),
+                };
+                state.gateways.insert(gateway.get_id(), Some(id));
+                Actor::spawn_linked(None, RemoteWorkerActor, args, myself.get_cell())
                     .await?
                     .0
             }
@@ -219,10 +265,10 @@ impl SchedulerActor {
                         tracing::error!(
                             request,
                             kind = pending.task.kind(),
-                            "request failed: its worker died twice"
+                            "request failed: its workers failed twice"
                         );
                         let _ = pending.answer.send(Err(ServiceError::Unavailable(
-                            "the model worker failed twice on this request".into(),
+                            "the model workers failed twice on this request".into(),
                         )));
                     }
                 }
@@ -241,6 +287,75 @@ impl SchedulerActor {
     }
 }
 
+impl SchedulerActor {
+    /// Asks each new remote gateway among `members` for its capacity; the answer comes back as
+    /// [`SchedulerMsg::RemoteJoined`].
+    fn discover(
+        myself: &ActorRef<SchedulerMsg>,
+        state: &mut SchedulerActorState,
+        members: Vec<ActorCell>,
+    ) {
+        let Some(origin) = state.args.remote_origin.clone() else {
+            return;
+        };
+        for cell in members {
+            if cell.get_id().is_local() || state.gateways.contains_key(&cell.get_id()) {
+                continue;
+            }
+            state.gateways.insert(cell.get_id(), None);
+            let gateway = ActorRef::<GatewayMsg>::from(cell);
+            let scheduler = myself.clone();
+            let origin = origin.clone();
+            tokio::spawn(async move {
+                match gateway_info(&gateway, &origin).await {
+                    Ok(info) => {
+                        let capacity = usize::try_from(info.capacity).unwrap_or(1).max(1);
+                        let _ = scheduler.cast(SchedulerMsg::RemoteJoined { gateway, capacity });
+                    }
+                    Err(err) => {
+                        tracing::warn!(gateway = %gateway.get_id(), error = %err, "a remote model worker did not describe itself; not used");
+                    }
+                }
+            });
+        }
+    }
+
+    /// Stops a draining remote worker's proxy once it runs nothing.
+    fn stop_if_retired(state: &mut SchedulerActorState, worker: WorkerId) {
+        if state.retiring.contains(&worker) && state.core.running(worker).unwrap_or(0) == 0 {
+            state.retiring.remove(&worker);
+            if let Some((proxy, _)) = state.workers.get(&worker) {
+                proxy.stop(Some("its node drained".into()));
+            }
+        }
+    }
+
+    fn group_changed(
+        myself: &ActorRef<SchedulerMsg>,
+        state: &mut SchedulerActorState,
+        change: ractor::pg::GroupChangeMessage,
+    ) {
+        match change {
+            ractor::pg::GroupChangeMessage::Join(scope, _, members) if scope == WORKERS_SCOPE => {
+                SchedulerActor::discover(myself, state, members);
+            }
+            ractor::pg::GroupChangeMessage::Leave(scope, _, members) if scope == WORKERS_SCOPE => {
+                // A gateway leaves its group when its node drains (a dead node's session
+                // closes, which stops the proxy's calls): no new work, the running finishes.
+                for cell in members {
+                    if let Some(Some(worker)) = state.gateways.remove(&cell.get_id()) {
+                        tracing::info!(worker, "a remote model worker is draining");
+                        state.core.retire(worker);
+                        state.retiring.insert(worker);
+                        SchedulerActor::stop_if_retired(state, worker);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 impl Actor for SchedulerActor {
     type Msg = SchedulerMsg;
     type State = SchedulerActorState;
@@ -251,7 +366,7 @@ impl Actor for SchedulerActor {
         myself: ActorRef<Self::Msg>,
         mut args: SchedulerArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        if args.workers.is_empty() {
+        if args.workers.is_empty() && args.remote_origin.is_none() {
             args.workers.push(WorkerSpec::Deterministic);
         }
         let specs = args.workers.clone();
@@ -261,11 +376,20 @@ impl Actor for SchedulerActor {
             pending: HashMap::new(),
             workers: HashMap::new(),
             by_cell: HashMap::new(),
+            gateways: HashMap::new(),
+            retiring: std::collections::HashSet::new(),
             args,
         };
         for spec in specs {
             let commands = SchedulerActor::spawn_worker(&myself, &mut state, spec).await?;
             SchedulerActor::execute(&mut state, commands);
+        }
+        if state.args.remote_origin.is_some() {
+            ractor::pg::monitor_scope(WORKERS_SCOPE.to_string(), myself.get_cell());
+            for group in ractor::pg::which_scoped_groups(&WORKERS_SCOPE.to_string()) {
+                let members = ractor::pg::get_scoped_members(&WORKERS_SCOPE.to_string(), &group);
+                SchedulerActor::discover(&myself, &mut state, members);
+            }
         }
         Ok(state)
     }
@@ -284,7 +408,7 @@ impl Actor for SchedulerActor {
 
     async fn handle(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         message: SchedulerMsg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
@@ -347,6 +471,7 @@ impl Actor for SchedulerActor {
                 output,
             } => {
                 let (known, commands) = state.core.done(request);
+                SchedulerActor::stop_if_retired(state, worker);
                 if known {
                     if let Some(pending) = state.pending.remove(&request) {
                         let _ = pending.answer.send(Ok(output));
@@ -355,6 +480,30 @@ impl Actor for SchedulerActor {
                     tracing::debug!(request, worker, "duplicate or cancelled completion ignored");
                 }
                 SchedulerActor::execute(state, commands);
+            }
+            SchedulerMsg::Failed {
+                worker,
+                request,
+                reason,
+            } => {
+                tracing::warn!(
+                    request,
+                    worker,
+                    reason,
+                    "a worker could not run a request; retrying it once"
+                );
+                let commands = state.core.request_failed(request);
+                SchedulerActor::stop_if_retired(state, worker);
+                SchedulerActor::execute(state, commands);
+            }
+            SchedulerMsg::RemoteJoined { gateway, capacity } => {
+                let known = state.gateways.get(&gateway.get_id()).copied().flatten();
+                if known.is_none() && gateway.get_status() != ractor::ActorStatus::Stopped {
+                    tracing::info!(gateway = %gateway.get_id(), capacity, "a remote model worker joined");
+                    let spec = WorkerSpec::Remote { gateway, capacity };
+                    let commands = SchedulerActor::spawn_worker(&myself, state, spec).await?;
+                    SchedulerActor::execute(state, commands);
+                }
             }
             SchedulerMsg::Stats(reply) => {
                 let _ = reply.send(SchedulerStats {
@@ -379,12 +528,24 @@ impl Actor for SchedulerActor {
                 (cell, true)
             }
             SupervisionEvent::ActorTerminated(cell, _, _) => (cell, false),
+            SupervisionEvent::ProcessGroupChanged(change) => {
+                SchedulerActor::group_changed(&myself, state, change);
+                return Ok(());
+            }
             _ => return Ok(()),
         };
         let Some(worker) = state.by_cell.remove(&cell.get_id()) else {
             return Ok(());
         };
         let spec = state.workers.remove(&worker).map(|(_, spec)| spec);
+        if let Some(WorkerSpec::Remote { gateway, .. }) = &spec {
+            state.gateways.remove(&gateway.get_id());
+            state.retiring.remove(&worker);
+            tracing::info!(worker, "a remote model worker left; its requests move on");
+            let commands = state.core.worker_failed(worker);
+            SchedulerActor::execute(state, commands);
+            return Ok(());
+        }
         let commands = state.core.worker_failed(worker);
         SchedulerActor::execute(state, commands);
         if let (true, Some(spec)) = (failed, spec) {
@@ -486,6 +647,33 @@ pub async fn ask(
     timeout: Duration,
 ) -> Result<ModelOutput, ServiceError> {
     submit(scheduler, task, priority, None)?.wait(timeout).await
+}
+
+/// Starts a scheduler over local workers only, as a worker node runs it behind its gateways.
+pub async fn start_local(workers: Vec<WorkerSpec>) -> Result<ActorRef<SchedulerMsg>, ServiceError> {
+    start_with(workers, None).await
+}
+
+/// Starts a scheduler with no local worker that uses every gateway of the cluster, sending
+/// `origin` (this node's name) with its requests.
+pub async fn start_remote_only(origin: &str) -> Result<ActorRef<SchedulerMsg>, ServiceError> {
+    start_with(Vec::new(), Some(origin.to_string())).await
+}
+
+async fn start_with(
+    workers: Vec<WorkerSpec>,
+    remote_origin: Option<String>,
+) -> Result<ActorRef<SchedulerMsg>, ServiceError> {
+    let args = SchedulerArgs {
+        workers,
+        counters: Arc::new(Counters::default()),
+        faults: Arc::new(AtomicUsize::new(0)),
+        remote_origin,
+    };
+    Actor::spawn(None, SchedulerActor, args)
+        .await
+        .map(|(scheduler, _)| scheduler)
+        .map_err(|e| ServiceError::Unavailable(format!("model workers: {e}")))
 }
 
 /// The scheduler's numbers.

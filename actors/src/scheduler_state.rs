@@ -98,6 +98,42 @@ impl SchedulerState {
             .collect()
     }
 
+    /// A worker answered that it could not run a request (a remote node refused it): the
+    /// request is requeued once, or failed if it already was.
+    pub fn request_failed(&mut self, request: RequestId) -> Vec<Command> {
+        let Some(flight) = self.in_flight.remove(&request) else {
+            return Vec::new();
+        };
+        if let Some(slot) = self.workers.get_mut(&flight.worker) {
+            slot.0 = slot.0.saturating_sub(1);
+        }
+        let mut commands = Vec::new();
+        if flight.attempts >= 1 {
+            commands.push(Command::Fail(request));
+        } else {
+            self.enqueue(request, flight.priority, flight.attempts + 1);
+        }
+        commands.extend(self.dispatch());
+        commands
+    }
+
+    /// A worker stops taking requests (its node drains); the ones it runs finish. Returns how
+    /// many it still runs.
+    pub fn retire(&mut self, worker: WorkerId) -> usize {
+        match self.workers.get_mut(&worker) {
+            Some(slot) => {
+                slot.1 = 0;
+                slot.0
+            }
+            None => 0,
+        }
+    }
+
+    /// Requests `worker` runs now, if it is known.
+    pub fn running(&self, worker: WorkerId) -> Option<usize> {
+        self.workers.get(&worker).map(|slot| slot.0)
+    }
+
     /// A worker died: its requests are requeued once, or failed if they already were.
     pub fn worker_failed(&mut self, worker: WorkerId) -> Vec<Command> {
         self.workers.remove(&worker);
@@ -163,6 +199,38 @@ impl SchedulerState {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_retired_worker_finishes_its_requests_and_gets_no_more() {
+        let mut state = super::SchedulerState::default();
+        state.add_worker(1, 2);
+        state.add_worker(2, 2);
+        state.submit(10, 0);
+        state.submit(11, 0);
+        let on_1 = state.running(1).expect("known");
+        assert_eq!(state.retire(1), on_1);
+        let commands = state.submit(12, 0);
+        assert_eq!(commands, vec![super::Command::Dispatch(12, 2)]);
+        for request in [10, 11] {
+            state.done(request);
+        }
+        assert_eq!(state.running(1), Some(0));
+        assert_eq!(state.submit(13, 0), vec![super::Command::Dispatch(13, 2)]);
+    }
+
+    #[test]
+    fn a_refused_request_is_requeued_once_then_failed() {
+        let mut state = super::SchedulerState::default();
+        assert!(state.add_worker(1, 1).is_empty());
+        assert_eq!(state.submit(7, 0), vec![super::Command::Dispatch(7, 1)]);
+        assert_eq!(
+            state.request_failed(7),
+            vec![super::Command::Dispatch(7, 1)]
+        );
+        assert_eq!(state.request_failed(7), vec![super::Command::Fail(7)]);
+        assert!(state.request_failed(7).is_empty(), "unknown now");
+        assert_eq!(state.workers(), vec![(1, 0, 1)], "its slot is free");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -179,10 +179,30 @@ impl Service {
         config: ServiceConfig,
         workers: Vec<WorkerSpec>,
     ) -> Result<Service, ServiceError> {
+        Service::start_on(stores, config, workers, false).await
+    }
+
+    /// Starts an API node of a cluster: as [`Service::start_with_workers`], but the scheduler
+    /// also uses every model-worker gateway the cluster has, and `workers` may be empty (then
+    /// all model work runs on worker nodes, and waits while none is up).
+    pub async fn start_api_node(
+        stores: Stores,
+        config: ServiceConfig,
+        workers: Vec<WorkerSpec>,
+    ) -> Result<Service, ServiceError> {
+        Service::start_on(stores, config, workers, true).await
+    }
+
+    async fn start_on(
+        stores: Stores,
+        config: ServiceConfig,
+        workers: Vec<WorkerSpec>,
+        cluster: bool,
+    ) -> Result<Service, ServiceError> {
         let counters = Arc::new(Counters::default());
         let faults = Arc::new(AtomicUsize::new(0));
         let model_backed = workers.iter().any(|w| matches!(w, WorkerSpec::Llm(_)));
-        let workers = if workers.is_empty() {
+        let workers = if workers.is_empty() && !cluster {
             vec![WorkerSpec::Deterministic; config.workers.max(1)]
         } else {
             workers
@@ -191,6 +211,7 @@ impl Service {
             workers,
             counters: Arc::clone(&counters),
             faults: Arc::clone(&faults),
+            remote_origin: cluster.then(|| config.node_name.clone()),
         };
         let (scheduler, _) = Actor::spawn(None, SchedulerActor, scheduler_args)
             .await
@@ -405,6 +426,23 @@ impl Service {
         &self,
         mut record: GenerationRecord,
     ) -> Result<GenerationRecord, ServiceError> {
+        // Take the lease first, so no node is running it while the status changes. Another
+        // live node holding it runs the generation: the cancel must go there.
+        let config = &self.inner.env.config;
+        let leases = &self.stores().leases;
+        let ttl = crate::lease::ttl_ms(config.lease_ttl);
+        if !leases
+            .acquire_lease(record.id, &config.node_name, ttl, now_millis())
+            .await?
+        {
+            let owner = leases.get_lease(record.id).await?.map_or_else(
+                || "another node".to_string(),
+                |l| format!("node {}", l.owner),
+            );
+            return Err(ServiceError::Conflict(format!(
+                "the generation is running on {owner}; cancel it through that node's API"
+            )));
+        }
         let store = &self.stores().generations;
         let now = now_millis();
         record.status = GenerationStatus::Cancelled;
@@ -421,6 +459,9 @@ impl Service {
         };
         store.append_event(&event).await?;
         self.inner.env.hub.publish(&event);
+        if let Err(err) = leases.release_lease(record.id, &config.node_name).await {
+            tracing::warn!(generation_id = %record.id, error = %err, "could not release the lease after a cancel; it lapses by itself");
+        }
         if let Some(cell) = ractor::registry::where_is(user_actor_name(record.user_id)) {
             let _ = ActorRef::<UserMsg>::from(cell).cast(UserMsg::Finished(record.id));
         }
@@ -430,6 +471,16 @@ impl Service {
     /// Live events of a generation (subscribe before reading the stored log, then dedupe by seq).
     pub fn subscribe(&self, id: GenerationId) -> broadcast::Receiver<GenerationEvent> {
         self.inner.env.hub.subscribe(id)
+    }
+
+    /// This node's name.
+    pub fn node_name(&self) -> &str {
+        &self.inner.env.config.node_name
+    }
+
+    /// The model scheduler (a worker gateway on a node with both roles runs on it).
+    pub fn scheduler(&self) -> ActorRef<crate::scheduler::SchedulerMsg> {
+        self.inner.env.scheduler.clone()
     }
 
     /// Live numbers for `/metrics`.

@@ -3,7 +3,7 @@
 //! This one hosts the deterministic engine; `llm_worker` hosts a language model behind the same
 //! messages.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -12,6 +12,17 @@ use crate::counters::Counters;
 use crate::model::{run_deterministic, ModelTask};
 use crate::scheduler::SchedulerMsg;
 use crate::scheduler_state::{RequestId, WorkerId};
+
+/// Extra latency of every deterministic answer, in milliseconds (see [`simulate_latency`]).
+static SIMULATED_LATENCY_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Makes every deterministic answer of this process take at least `latency`, as a language
+/// model would: for load tests and fault tests of the cluster, where work must be in flight
+/// long enough to be interrupted. Zero (the default) adds nothing.
+pub fn simulate_latency(latency: std::time::Duration) {
+    let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+    SIMULATED_LATENCY_MS.store(ms, Ordering::Relaxed);
+}
 
 /// Messages, shared by every kind of model worker.
 #[derive(ractor_cluster::RactorMessage)]
@@ -98,6 +109,10 @@ impl Actor for WorkerActor {
                 let worker = state.id;
                 tokio::spawn(async move {
                     let kind = task.kind();
+                    let latency = SIMULATED_LATENCY_MS.load(Ordering::Relaxed);
+                    if latency > 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+                    }
                     let output =
                         tokio::task::spawn_blocking(move || run_deterministic(&task)).await;
                     match output {

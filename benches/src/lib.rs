@@ -2,6 +2,7 @@
 //! reports its results both in absolute time and as a ratio to that baseline, because the
 //! machines are shared and noisy.
 
+pub mod cluster;
 pub mod generate;
 pub mod http;
 pub mod inference;

@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod body;
+mod cluster;
 pub mod diff;
 pub mod error;
 mod events;

@@ -34,6 +34,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/generations/{id}/archive"),
     ("GET", "/api/v1/generations/{id}/diff"),
     ("POST", "/api/v1/generations/{id}/cancel"),
+    ("GET", "/api/v1/cluster"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
@@ -303,6 +304,11 @@ fn ops_routes(state: &AppState) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_state(state))
         .then(|state| guard::run(ops::metrics(state)));
+    let cluster = warp::path!("api" / "v1" / "cluster")
+        .and(warp::get())
+        .and(with_state(state))
+        .and(warp::header::optional::<String>("authorization"))
+        .then(|state, bearer| guard::run(crate::cluster::cluster(state, bearer)));
     let openapi = warp::path!("api" / "v1" / "openapi.json")
         .and(warp::get())
         .then(|| guard::run(ops::openapi()));
@@ -312,6 +318,8 @@ fn ops_routes(state: &AppState) -> BoxedFilter<(Response,)> {
         .or(metrics)
         .unify()
         .or(openapi)
+        .unify()
+        .or(cluster)
         .unify()
         .boxed()
 }

@@ -17,6 +17,10 @@ pub struct AppState {
     /// The Prometheus registry behind `/metrics`.
     pub metrics: Metrics,
     pub(crate) passwords: Arc<PasswordHasher>,
+    /// This node's cluster membership, when it runs in a cluster.
+    pub cluster: Option<Arc<codebegen_actors::cluster::Cluster>>,
+    /// The operator token of the admin routes (`GET /api/v1/cluster`); none refuses them.
+    pub admin_token: Option<String>,
 }
 
 impl AppState {
@@ -29,7 +33,20 @@ impl AppState {
             auth: Arc::new(auth),
             metrics,
             passwords,
+            cluster: None,
+            admin_token: None,
         }
+    }
+
+    /// Adds the cluster membership and the operator token.
+    pub fn with_cluster(
+        mut self,
+        cluster: Option<Arc<codebegen_actors::cluster::Cluster>>,
+        admin_token: Option<String>,
+    ) -> AppState {
+        self.cluster = cluster;
+        self.admin_token = admin_token.filter(|t| !t.is_empty());
+        self
     }
 
     /// The stores behind the service.

@@ -27,6 +27,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run the service on one node: HTTP API, actors and the embedded store.
     Serve(ServeArgs),
+    /// Run one node of a cluster with the roles its config gives (`serve` is every role).
+    Node(NodeArgs),
     /// Operator commands on a data directory.
     Admin(AdminArgs),
     /// Install and list the language models workers can load.
@@ -84,6 +86,20 @@ pub struct ServeArgs {
     /// Configuration file (see the repository's cluster.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
+}
+
+/// `codebegen node`.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// Configuration file: `[node] roles`, `[cluster]` and the rest (see cluster.toml).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Data directory; default from the config, else `./codebegen-data`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// HTTP listen address for the api role; default from the config.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `codebegen admin`.
@@ -226,6 +242,16 @@ pub enum BenchCommand {
     /// Decode speed of our engine (1 to 16 concurrent requests) against candle-transformers'
     /// quantized_llama and llama.cpp, the memory-bandwidth roofline and the worker's peak RSS.
     Inference(BenchInferenceArgs),
+    /// Actor calls to another node against the same call to a local actor, and the scheduler's
+    /// overhead per model request, local and remote (starts a worker node on loopback).
+    Cluster {
+        /// Timed calls per measurement.
+        #[arg(long, default_value_t = 2000)]
+        calls: usize,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 /// `codebegen bench inference`.

@@ -37,6 +37,9 @@ pub struct Config {
     /// `[service]`.
     #[serde(default)]
     pub workers: Vec<WorkerSection>,
+    /// `[cluster]`: absent on a single node.
+    #[serde(default)]
+    pub cluster: Option<crate::cluster_config::ClusterSection>,
 }
 
 /// `[node]`.
@@ -49,6 +52,9 @@ pub struct NodeSection {
     /// Data directory (store, artifacts, venv cache, keys).
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// Roles: "api" (HTTP, generation actors, scheduler) and/or "worker" (model workers).
+    #[serde(default = "default_roles")]
+    pub roles: Vec<String>,
 }
 
 impl Default for NodeSection {
@@ -56,8 +62,13 @@ impl Default for NodeSection {
         NodeSection {
             name: default_node_name(),
             data_dir: None,
+            roles: default_roles(),
         }
     }
+}
+
+fn default_roles() -> Vec<String> {
+    vec!["api".into(), "worker".into()]
 }
 
 fn default_node_name() -> String {
@@ -239,6 +250,10 @@ pub struct ServiceSection {
     /// Deterministic model workers.
     #[serde(default = "default_workers")]
     pub deterministic_workers: usize,
+    /// Latency added to each deterministic model answer, simulating a model (load and fault
+    /// tests of a cluster). 0 adds none.
+    #[serde(default)]
+    pub simulated_model_latency_ms: u64,
 }
 
 impl Default for ServiceSection {
@@ -247,6 +262,7 @@ impl Default for ServiceSection {
             stage_timeout_s: default_stage_timeout(),
             user_idle_s: default_user_idle(),
             deterministic_workers: default_workers(),
+            simulated_model_latency_ms: 0,
         }
     }
 }
@@ -401,6 +417,15 @@ impl Config {
 
     /// Checks values serde cannot.
     pub fn check(&self) -> anyhow::Result<()> {
+        let roles = crate::cluster_config::parse_roles(&self.node.roles)?;
+        match &self.cluster {
+            Some(cluster) => cluster.check()?,
+            None if roles.len() < 2 => anyhow::bail!(
+                "node.roles = {:?} needs a [cluster] section: a node with one role works with others",
+                self.node.roles
+            ),
+            None => {}
+        }
         match self.store.backend.as_str() {
             "embedded" => {}
             "scylla" => {

@@ -1,6 +1,7 @@
 //! The `codebegen` binary: parses the command line, sets up tracing and runs one command.
 
 mod cli;
+mod cluster_config;
 mod commands;
 mod config;
 mod paths;

@@ -279,6 +279,8 @@ pub enum ErrorCode {
     InvalidInput,
     /// 401: missing or bad credentials.
     Unauthorized,
+    /// 403: authenticated, but not allowed (operator routes).
+    Forbidden,
     /// 404: missing, or belongs to someone else.
     NotFound,
     /// 409: conflict with the current state.

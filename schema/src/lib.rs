@@ -1,6 +1,7 @@
 //! The vocabulary of codebegen: the versioned app spec, its validation with diagnostics, naming
-//! rules, the names derived from a spec, and generation records, stages and events. No IO.
+//! rules, the names derived from a spec, and generation records, stages and events, and the versioned messages that cross nodes. No IO.
 
+pub mod cluster;
 pub mod derived;
 pub mod diagnostics;
 pub mod generation;

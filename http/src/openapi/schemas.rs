@@ -42,9 +42,9 @@ pub(super) fn schemas() -> Map<String, Value> {
         "ErrorCode",
         json!({
             "type": "string",
-            "enum": ["bad_request", "invalid_input", "unauthorized", "not_found", "conflict", "payload_too_large",
+            "enum": ["bad_request", "invalid_input", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large",
                      "unsupported_media_type", "rate_limited", "unavailable", "timeout", "gate_failed", "internal"],
-            "description": "400 bad_request (malformed JSON; also the code of 405 responses), 422 invalid_input, 401 unauthorized, 404 not_found, 409 conflict, 413 payload_too_large, 415 unsupported_media_type, 429 rate_limited, 503 unavailable, 504 timeout, 500 internal; gate_failed (422) only appears in a failed generation's `error`."
+            "description": "400 bad_request (malformed JSON; also the code of 405 responses), 422 invalid_input, 401 unauthorized, 403 forbidden, 404 not_found, 409 conflict, 413 payload_too_large, 415 unsupported_media_type, 429 rate_limited, 503 unavailable, 504 timeout, 500 internal; gate_failed (422) only appears in a failed generation's `error`."
         }),
     );
     add(
@@ -296,6 +296,7 @@ pub(super) fn error_responses() -> Map<String, Value> {
             "401",
             "No or bad bearer token (`WWW-Authenticate: Bearer`).",
         ),
+        ("403", "An operator route without the operator token."),
         ("404", "Missing, or belongs to another user."),
         ("409", "Conflicts with the current state."),
         ("413", "Body over 64 KiB."),

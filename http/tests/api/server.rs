@@ -94,8 +94,24 @@ async fn sse_streams_live_events_and_ends_after_the_final_one() {
     assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
     assert!(seen.contains("content-type: text/event-stream"), "{seen}");
 
-    // The generation has no actor here, so cancelling writes and publishes the final event.
+    // While another live node holds its lease, the generation runs there: cancelling here
+    // is refused, naming the owner, and changes nothing.
     let path = format!("/api/v1/generations/{}/cancel", generation.id);
+    let refused = app.post_json(&path, json!({}), Some(&ada)).await;
+    assert_eq!(refused.status(), 409, "{:?}", refused.body());
+    assert!(
+        String::from_utf8_lossy(refused.body()).contains("another-node"),
+        "{:?}",
+        refused.body()
+    );
+    // Once that node let the lease go (it stopped), no node runs it: cancelling here writes
+    // and publishes the final event.
+    assert!(app
+        .stores
+        .leases
+        .release_lease(generation.id, "another-node")
+        .await
+        .expect("release"));
     let cancelled = app.post_json(&path, json!({}), Some(&ada)).await;
     assert_eq!(cancelled.status(), 200, "{:?}", cancelled.body());
 

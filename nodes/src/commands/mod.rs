@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod generate;
 mod models;
+mod node;
 mod serve;
 mod spec;
 
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Node(args) => node::run(args),
         Command::Admin(args) => admin::run(args),
         Command::Models(args) => models::run(args),
     }

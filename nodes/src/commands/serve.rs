@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use codebegen_actors::{LlmWorkerSpec, Service, ServiceConfig, Stores, WorkerSpec};
-use codebegen_http::{AppState, AuthConfig, Metrics};
+use codebegen_actors::{LlmWorkerSpec, ServiceConfig, Stores, WorkerSpec};
 use codebegen_store::fs::FsArtifactStore;
 use codebegen_store::sqlite::SqliteStore;
 use codebegen_store::{
@@ -41,7 +40,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(config, data_dir, listen))?;
+    runtime.block_on(super::node::run_node(config, data_dir, listen))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -121,13 +120,13 @@ pub async fn open_configured_stores(config: &Config, data_dir: &Path) -> anyhow:
         users,
         projects,
         generations,
-        artifacts,
         leases,
+        artifacts,
     })
 }
 
 /// The HS256 key, created once per data directory so tokens survive restarts.
-fn signing_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+pub fn signing_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(secret) = std::env::var_os("CODEBEGEN_JWT_SECRET") {
         let bytes = secret.to_string_lossy().into_owned().into_bytes();
         if bytes.len() < 32 {
@@ -167,27 +166,35 @@ impl Mode0600 for std::fs::OpenOptions {
     }
 }
 
-async fn serve(config: Config, data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
-    let stores = open_configured_stores(&config, &data_dir).await?;
-    let mut gates = codebegen_gates::GateConfig::new(&data_dir);
+/// The service settings of a node with the api role.
+pub fn service_config(config: &Config, data_dir: &Path, node_name: &str) -> ServiceConfig {
+    let mut gates = codebegen_gates::GateConfig::new(data_dir);
     gates.python = config.gates.python.clone();
     if let Some(cache) = &config.gates.venv_cache {
         gates.venv_cache = cache.clone();
     }
     gates.gate_timeout = Duration::from_secs(config.gates.timeout_s);
     gates.install_timeout = Duration::from_secs(config.gates.timeout_s.saturating_mul(3));
-    let service_config = ServiceConfig {
-        node_name: config.node.name.clone(),
+    let lease_ttl = config
+        .cluster
+        .as_ref()
+        .map_or(codebegen_actors::lease::DEFAULT_LEASE_TTL, |cluster| {
+            Duration::from_millis(cluster.lease_ttl_ms)
+        });
+    ServiceConfig {
+        node_name: node_name.to_string(),
         stage_timeout: config.stage_timeout(),
         gates: Some(gates),
         user_idle: Duration::from_secs(config.service.user_idle_s),
         workers: config.service.deterministic_workers,
-        lease_ttl: codebegen_actors::lease::DEFAULT_LEASE_TTL,
-        takeover_interval: codebegen_actors::lease::takeover_interval_for(
-            codebegen_actors::lease::DEFAULT_LEASE_TTL,
-        ),
-    };
-    let llm_workers = config.llm_workers(&data_dir)?;
+        lease_ttl,
+        takeover_interval: codebegen_actors::lease::takeover_interval_for(lease_ttl),
+    }
+}
+
+/// The model workers `[[workers]]` asks for (none: the deterministic ones).
+pub fn configured_workers(config: &Config, data_dir: &Path) -> anyhow::Result<Vec<WorkerSpec>> {
+    let llm_workers = config.llm_workers(data_dir)?;
     for worker in &llm_workers {
         println!(
             "model worker: {} ({}, max_batch {}, {} KV blocks)",
@@ -197,41 +204,28 @@ async fn serve(config: Config, data_dir: PathBuf, listen: SocketAddr) -> anyhow:
             worker.kv_blocks
         );
     }
-    let workers: Vec<WorkerSpec> = llm_workers
+    if llm_workers.is_empty() {
+        return Ok(vec![
+            WorkerSpec::Deterministic;
+            config.service.deterministic_workers.max(1)
+        ]);
+    }
+    Ok(llm_workers
         .into_iter()
         .map(|worker| WorkerSpec::Llm(LlmWorkerSpec::gguf(worker)))
-        .collect();
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => anyhow::anyhow!("cannot listen on {listen}: the port is already in use (choose another with --listen or [http] listen)"),
-        _ => anyhow::anyhow!("cannot listen on {listen}: {e}"),
-    })?;
-    let address = listener.local_addr()?;
-    let service = Service::start_with_workers(stores, service_config, workers)
-        .await
-        .map_err(|e| anyhow::anyhow!("starting the service: {e}"))?;
-    let state = AppState::new(
-        service.clone(),
-        AuthConfig::new(signing_key(&data_dir)?),
-        Metrics::new(),
-    );
-    let routes = codebegen_http::routes(state);
-    println!(
-        "codebegen listening on http://{address} (data in {})",
-        data_dir.display()
-    );
-    std::io::stdout().flush()?;
-    tracing::info!(%address, node = %config.node.name, "serving");
-    warp::serve(routes)
-        .incoming(listener)
-        .graceful(shutdown_signal())
-        .run()
-        .await;
-    eprintln!("shutting down: stopping actors (running generations resume at the next start)");
-    service.shutdown().await;
-    Ok(())
+        .collect())
 }
 
-async fn shutdown_signal() {
+/// Binds the HTTP listener; a busy port is an error naming the key.
+pub async fn bind_http(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow::anyhow!("cannot listen on {listen}: the port is already in use (choose another with --listen or [http] listen)"),
+        _ => anyhow::anyhow!("cannot listen on {listen}: {e}"),
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
