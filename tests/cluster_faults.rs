@@ -295,24 +295,36 @@ fn api_config(cluster: &Cluster, name: &str, roles: &str, address: &str, extra: 
     path
 }
 
-#[test]
-fn workers_join_die_and_the_work_goes_on() {
-    let cluster = Cluster::new(1, (200, 1500), 3000);
+/// An API node with no model worker of its own and two worker nodes, once both are alive:
+/// (api, the api's config file, worker-1, worker-2).
+fn api_and_two_workers(cluster: &Cluster, latency_ms: u64) -> (Node, PathBuf, Node, Node) {
     let seed = cluster.seeds[0].clone();
-    let config = api_config(&cluster, "api", "[\"api\"]", &seed, "");
-    let api = Node::start(
-        cluster.dir.path(),
-        "api",
-        &std::fs::read_to_string(&config).expect("config"),
-        COOKIE,
-    );
-    let mut worker1 = cluster.worker("worker-1", 400, COOKIE);
-    let _worker2 = cluster.worker("worker-2", 400, COOKIE);
+    let config = api_config(cluster, "api", "[\"api\"]", &seed, "");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let api = Node::start(cluster.dir.path(), "api", &text, COOKIE);
+    let worker1 = cluster.worker("worker-1", latency_ms, COOKIE);
+    let worker2 = cluster.worker("worker-2", latency_ms, COOKIE);
     wait_until("both workers alive", Duration::from_secs(20), || {
         let view = cluster_view(&api);
         (peer(&view, "worker-1")?.0 == "alive" && peer(&view, "worker-2")?.0 == "alive")
             .then_some(())
     });
+    (api, config, worker1, worker2)
+}
+
+/// Waits until `node`'s workers answered at least `served` requests.
+fn wait_until_served(api: &Node, node: &str, served: u64) {
+    wait_until(
+        &format!("{node} to be busy"),
+        Duration::from_secs(30),
+        || (peer(&cluster_view(api), node)?.1 >= served).then_some(()),
+    );
+}
+
+#[test]
+fn workers_join_die_and_the_work_goes_on() {
+    let cluster = Cluster::new(1, (200, 1500), 3000);
+    let (api, config, mut worker1, _worker2) = api_and_two_workers(&cluster, 400);
     let data_dir = cluster.dir.path().join("data-api");
     let tokens = [
         enterprise_user(&api, &config, &data_dir, "ops-a@example.com"),
@@ -322,9 +334,7 @@ fn workers_join_die_and_the_work_goes_on() {
         .map(|n| (tokens[n % 2].clone(), create(&api, &tokens[n % 2], n)))
         .collect();
     let _worker3 = cluster.worker("worker-3", 400, COOKIE);
-    wait_until("worker-1 to be busy", Duration::from_secs(30), || {
-        (peer(&cluster_view(&api), "worker-1")?.1 >= 2).then_some(())
-    });
+    wait_until_served(&api, "worker-1", 2);
     let killed = Instant::now();
     worker1.kill9();
     let records = wait_until("all 30 generations", Duration::from_secs(120), || {
@@ -501,21 +511,7 @@ fn a_node_with_a_wrong_cookie_cannot_join() {
 #[test]
 fn a_paused_worker_is_detected_its_work_moves_on_and_it_rejoins() {
     let cluster = Cluster::new(1, (200, 1000), 3000);
-    let seed = cluster.seeds[0].clone();
-    let config = api_config(&cluster, "api", "[\"api\"]", &seed, "");
-    let api = Node::start(
-        cluster.dir.path(),
-        "api",
-        &std::fs::read_to_string(&config).expect("config"),
-        COOKIE,
-    );
-    let worker1 = cluster.worker("worker-1", 300, COOKIE);
-    let _worker2 = cluster.worker("worker-2", 300, COOKIE);
-    wait_until("both workers alive", Duration::from_secs(20), || {
-        let view = cluster_view(&api);
-        (peer(&view, "worker-1")?.0 == "alive" && peer(&view, "worker-2")?.0 == "alive")
-            .then_some(())
-    });
+    let (api, config, worker1, _worker2) = api_and_two_workers(&cluster, 300);
     let token = enterprise_user(
         &api,
         &config,
@@ -525,9 +521,7 @@ fn a_paused_worker_is_detected_its_work_moves_on_and_it_rejoins() {
     let jobs: Vec<(String, String)> = (0..10)
         .map(|n| (token.clone(), create(&api, &token, n)))
         .collect();
-    wait_until("worker-1 to be busy", Duration::from_secs(30), || {
-        (peer(&cluster_view(&api), "worker-1")?.1 >= 1).then_some(())
-    });
+    wait_until_served(&api, "worker-1", 1);
     worker1.signal("-STOP");
     let stopped = Instant::now();
     wait_until("the pause to be detected", Duration::from_secs(10), || {
@@ -715,21 +709,7 @@ fn nodes_with_tls_join_and_a_certificate_from_another_ca_is_refused() {
 #[test]
 fn a_draining_worker_finishes_its_work_then_leaves() {
     let cluster = Cluster::new(1, (200, 1500), 3000);
-    let seed = cluster.seeds[0].clone();
-    let config = api_config(&cluster, "api", "[\"api\"]", &seed, "");
-    let api = Node::start(
-        cluster.dir.path(),
-        "api",
-        &std::fs::read_to_string(&config).expect("config"),
-        COOKIE,
-    );
-    let mut worker1 = cluster.worker("worker-1", 400, COOKIE);
-    let _worker2 = cluster.worker("worker-2", 400, COOKIE);
-    wait_until("both workers alive", Duration::from_secs(20), || {
-        let view = cluster_view(&api);
-        (peer(&view, "worker-1")?.0 == "alive" && peer(&view, "worker-2")?.0 == "alive")
-            .then_some(())
-    });
+    let (api, config, mut worker1, _worker2) = api_and_two_workers(&cluster, 400);
     let token = enterprise_user(
         &api,
         &config,
@@ -739,9 +719,7 @@ fn a_draining_worker_finishes_its_work_then_leaves() {
     let jobs: Vec<(String, String)> = (0..10)
         .map(|n| (token.clone(), create(&api, &token, n)))
         .collect();
-    wait_until("worker-1 to be busy", Duration::from_secs(30), || {
-        (peer(&cluster_view(&api), "worker-1")?.1 >= 1).then_some(())
-    });
+    wait_until_served(&api, "worker-1", 1);
     worker1.signal("-TERM");
     let asked = Instant::now();
     let status = wait_until("worker-1 to leave", Duration::from_secs(15), || {

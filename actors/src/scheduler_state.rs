@@ -107,14 +107,18 @@ impl SchedulerState {
         if let Some(slot) = self.workers.get_mut(&flight.worker) {
             slot.0 = slot.0.saturating_sub(1);
         }
-        let mut commands = Vec::new();
-        if flight.attempts >= 1 {
-            commands.push(Command::Fail(request));
-        } else {
-            self.enqueue(request, flight.priority, flight.attempts + 1);
-        }
+        let mut commands: Vec<Command> = self.retry_once(request, &flight).into_iter().collect();
         commands.extend(self.dispatch());
         commands
+    }
+
+    /// Requeues a request that lost its worker, or fails it when it already was retried.
+    fn retry_once(&mut self, request: RequestId, flight: &InFlight) -> Option<Command> {
+        if flight.attempts >= 1 {
+            return Some(Command::Fail(request));
+        }
+        self.enqueue(request, flight.priority, flight.attempts + 1);
+        None
     }
 
     /// A worker stops taking requests (its node drains); the ones it runs finish. Returns how
@@ -146,11 +150,7 @@ impl SchedulerState {
         let mut commands = Vec::new();
         for (request, flight) in lost {
             self.in_flight.remove(&request);
-            if flight.attempts >= 1 {
-                commands.push(Command::Fail(request));
-            } else {
-                self.enqueue(request, flight.priority, flight.attempts + 1);
-            }
+            commands.extend(self.retry_once(request, &flight));
         }
         commands.extend(self.dispatch());
         commands

@@ -30,14 +30,20 @@ use crate::config::Config;
 
 /// Runs the command.
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::load(&args.config)?;
-    let data_dir = args
-        .data_dir
-        .clone()
+    start(Config::load(&args.config)?, args.data_dir, args.listen)
+}
+
+/// Runs a node on its own runtime; `data_dir` and `listen` override the config.
+pub fn start(
+    config: Config,
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+) -> anyhow::Result<ExitCode> {
+    let data_dir = data_dir
         .or_else(|| config.node.data_dir.clone())
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     prepare_data_dir(&data_dir)?;
-    let listen = args.listen.unwrap_or(config.http.listen);
+    let listen = listen.unwrap_or(config.http.listen);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

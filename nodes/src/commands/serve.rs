@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,25 +23,14 @@ use crate::config::Config;
 /// The default data directory of `serve`.
 pub const DEFAULT_DATA_DIR: &str = "codebegen-data";
 
-/// Runs the command.
+/// Runs the command: every role on one node, whatever `[node] roles` says.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    let data_dir = args
-        .data_dir
-        .clone()
-        .or_else(|| config.node.data_dir.clone())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    prepare_data_dir(&data_dir)?;
-    let listen = args.listen.unwrap_or(config.http.listen);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(super::node::run_node(config, data_dir, listen))?;
-    Ok(ExitCode::SUCCESS)
+    config.node.roles = vec!["api".into(), "worker".into()];
+    super::node::start(config, args.data_dir, args.listen)
 }
 
 /// Creates the data directory and proves it is writable.
