@@ -6,4 +6,5 @@ pub mod cluster;
 pub mod generate;
 pub mod http;
 pub mod inference;
+pub mod kernels;
 pub mod stats;

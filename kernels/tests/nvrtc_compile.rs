@@ -32,3 +32,23 @@ fn every_kernel_compiles_for_ampere_and_hopper() {
         }
     }
 }
+
+static BROKEN: codebegen_kernels::gpu::KernelSource = codebegen_kernels::gpu::KernelSource {
+    name: "broken",
+    file: "broken.cu",
+    code: "extern \"C\" __global__ void broken_f32(float* x) {\n    x[0] = undefined_name;\n}\n",
+    ops: &["broken"],
+};
+
+#[test]
+fn a_broken_kernel_is_an_error_naming_its_file_and_line() {
+    if nvrtc_available().is_err() {
+        eprintln!("skipped: no libnvrtc");
+        return;
+    }
+    let arch: Arch = "sm_80".parse().expect("a valid arch");
+    let error = compile_kernel(&BROKEN, arch).expect_err("undefined_name does not compile");
+    let text = error.to_string();
+    assert!(text.contains("broken.cu(2)"), "{text}");
+    assert!(text.contains("undefined_name"), "{text}");
+}

@@ -33,6 +33,31 @@ pub enum Command {
     Admin(AdminArgs),
     /// Install and list the language models workers can load.
     Models(ModelsArgs),
+    /// The CUDA kernels: compile them through NVRTC (no GPU needed).
+    Kernels(KernelsArgs),
+}
+
+/// `codebegen kernels`.
+#[derive(Debug, Args)]
+pub struct KernelsArgs {
+    /// The operation.
+    #[command(subcommand)]
+    pub command: KernelsCommand,
+}
+
+/// Kernel operations.
+#[derive(Debug, Subcommand)]
+pub enum KernelsCommand {
+    /// Compile every kernel to PTX for each architecture, through the NVRTC path the runtime
+    /// uses; one line per kernel and architecture, exit status 1 on any compile error.
+    Compile {
+        /// Comma-separated architectures, e.g. sm_80,sm_90.
+        #[arg(long, value_delimiter = ',', default_value = "sm_80,sm_90")]
+        arch: Vec<String>,
+        /// Also write each kernel's PTX here, as `<kernel>.<arch>.ptx`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `codebegen models`.
@@ -248,6 +273,19 @@ pub enum BenchCommand {
         /// Timed calls per measurement.
         #[arg(long, default_value_t = 2000)]
         calls: usize,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Each CUDA kernel's bandwidth on large shapes against a device-to-device copy in the
+    /// same run (needs a GPU; says why it measured nothing otherwise).
+    Kernels {
+        /// The CUDA device ordinal.
+        #[arg(long, default_value_t = 0)]
+        device: usize,
+        /// Timed launches per kernel.
+        #[arg(long, default_value_t = 20)]
+        iterations: usize,
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,

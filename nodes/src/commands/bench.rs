@@ -42,6 +42,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         BenchCommand::Inference(args) => inference(args),
+        BenchCommand::Kernels {
+            device,
+            iterations,
+            json,
+        } => {
+            let report =
+                codebegen_benches::kernels::run(device, iterations).map_err(anyhow::Error::msg)?;
+            print!("{}", codebegen_benches::kernels::table(&report));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         BenchCommand::Cluster { calls, json } => {
             let config = codebegen_benches::cluster::ClusterBenchConfig {
                 exe: std::env::current_exe().context("locating the codebegen binary")?,

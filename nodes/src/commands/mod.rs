@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod check;
 mod generate;
+mod kernels;
 mod models;
 mod node;
 mod serve;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(args) => node::run(args),
         Command::Admin(args) => admin::run(args),
         Command::Models(args) => models::run(args),
+        Command::Kernels(args) => kernels::run(args),
     }
 }
 
