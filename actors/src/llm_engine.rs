@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use codebegen_inference::config::CacheConfig;
+use codebegen_inference::config::{CacheConfig, KvDtype};
 use codebegen_inference::constrained::{JsonSchemaConstraint, TokenConstraint};
 use codebegen_inference::engine::{Engine, EngineConfig, EngineEvent, EngineStats, Request};
 use codebegen_inference::InferenceError;
@@ -146,6 +146,7 @@ pub fn load_gguf(config: &LlmWorkerConfig) -> Result<Box<dyn LlmEngine>, String>
         CacheConfig {
             block_size: config.block_size,
             num_blocks: config.kv_blocks,
+            dtype: KvDtype::F16,
         },
     )
     .map_err(|e| format!("{}: {e}", config.model_path.display()))?;

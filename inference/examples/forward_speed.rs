@@ -9,7 +9,7 @@ use std::time::Instant;
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama;
-use codebegen_inference::config::CacheConfig;
+use codebegen_inference::config::{CacheConfig, KvDtype};
 use codebegen_inference::model::LlamaModel;
 use codebegen_inference::{BatchItem, Forward};
 
@@ -53,6 +53,7 @@ fn main() -> anyhow::Result<()> {
     let cache = CacheConfig {
         block_size: 16,
         num_blocks: 16 * (PROMPT.len() + n_tokens).div_ceil(16),
+        dtype: KvDtype::F16,
     };
     let (mut model, _) = LlamaModel::from_gguf(&path, cache)?;
     let table: Vec<u32> = (0..model.num_blocks() as u32).collect();
@@ -84,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         let cache = CacheConfig {
             block_size: 16,
             num_blocks: streams * blocks_each,
+            dtype: KvDtype::F16,
         };
         let (mut model, _) = LlamaModel::from_gguf(&path, cache)?;
         let tables: Vec<Vec<u32>> = (0..streams)

@@ -241,6 +241,28 @@ pub struct CacheConfig {
     pub block_size: usize,
     /// Blocks in the cache; block ids are `0..num_blocks`.
     pub num_blocks: usize,
+    /// How keys and values are stored.
+    pub dtype: KvDtype,
+}
+
+/// The storage type of the KV cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KvDtype {
+    /// Half the memory; keys and values are rounded to f16 once, when written. The default.
+    #[default]
+    F16,
+    /// Exact: the forward pass computes what an f32 reference computes.
+    F32,
+}
+
+impl KvDtype {
+    /// Bytes per stored value.
+    pub fn size(self) -> usize {
+        match self {
+            KvDtype::F16 => 2,
+            KvDtype::F32 => 4,
+        }
+    }
 }
 
 impl CacheConfig {

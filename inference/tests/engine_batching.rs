@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use codebegen_inference::chat::{chatml, ChatMessage};
-use codebegen_inference::config::CacheConfig;
+use codebegen_inference::config::{CacheConfig, KvDtype};
 use codebegen_inference::constrained::TokenConstraint;
 use codebegen_inference::engine::{Engine, EngineConfig, EngineEvent, FinishReason, Request};
 use codebegen_inference::model::LlamaModel;
@@ -543,6 +543,7 @@ fn tiny_llama_engine(dir: &Path, num_blocks: usize, config: EngineConfig) -> Eng
     let cache = CacheConfig {
         block_size: 4,
         num_blocks,
+        dtype: KvDtype::F16,
     };
     let model = LlamaModel::from_safetensors(dir, cache).expect("tiny llama loads");
     Engine::new(Box::new(model), test_tokenizer(dir), config)
@@ -620,6 +621,7 @@ fn smollm2_greedy_is_the_same_alone_and_batched() {
             CacheConfig {
                 block_size: 16,
                 num_blocks,
+                dtype: KvDtype::F16,
             },
         )
         .expect("SmolLM2 loads")

@@ -14,7 +14,7 @@ use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::{llama, quantized_llama, quantized_qwen2, qwen2};
-use codebegen_inference::config::{Arch, CacheConfig};
+use codebegen_inference::config::{Arch, CacheConfig, KvDtype};
 use codebegen_inference::model::LlamaModel;
 use codebegen_inference::{BatchItem, Forward};
 
@@ -274,6 +274,7 @@ impl Fixture {
         let cache = CacheConfig {
             block_size: BLOCK_SIZE,
             num_blocks: NUM_BLOCKS,
+            dtype: KvDtype::F32,
         };
         match self.format {
             Format::Safetensors => {

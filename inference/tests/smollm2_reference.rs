@@ -10,7 +10,7 @@ use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama;
 use codebegen_inference::chat::{chatml, ChatMessage};
-use codebegen_inference::config::CacheConfig;
+use codebegen_inference::config::{CacheConfig, KvDtype};
 use codebegen_inference::model::LlamaModel;
 use codebegen_inference::tokenizer::Tokenizer;
 use codebegen_inference::{BatchItem, Forward};
@@ -123,6 +123,7 @@ fn greedy_output_matches_candle_quantized_llama_up_to_near_ties() {
     let cache = CacheConfig {
         block_size: 16,
         num_blocks: 16,
+        dtype: KvDtype::F16,
     };
     let (mut model, content) = LlamaModel::from_gguf(&path, cache).expect("load our model");
     let tokenizer = Tokenizer::from_gguf(&content).expect("tokenizer");
@@ -220,6 +221,7 @@ fn greedy_output_is_the_same_alone_and_batched() {
     let cache = CacheConfig {
         block_size: 16,
         num_blocks: 48,
+        dtype: KvDtype::F16,
     };
     let (mut model, content) = LlamaModel::from_gguf(&path, cache).expect("load our model");
     let tokenizer = Tokenizer::from_gguf(&content).expect("tokenizer");

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-use codebegen_inference::config::CacheConfig;
+use codebegen_inference::config::{CacheConfig, KvDtype};
 use codebegen_inference::engine::{Engine, EngineConfig, EngineEvent, FinishReason, Request};
 use codebegen_inference::sampling::SamplingParams;
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,7 @@ pub fn cache_for(requests: usize, max_len: usize) -> CacheConfig {
     CacheConfig {
         block_size: BLOCK_SIZE,
         num_blocks: requests * max_len.div_ceil(BLOCK_SIZE) + 1,
+        dtype: KvDtype::F16,
     }
 }
 

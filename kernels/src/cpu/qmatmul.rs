@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use super::quant::activations::QuantizedActivations;
-use super::quant::{dequant, groups, rows, GROUP};
+use super::quant::{self, dequant, groups, rows, GROUP};
 
 /// A GGUF tensor data layout (the ggml type of a tensor).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -224,7 +224,18 @@ pub fn matmul(w: &QMatrix, x: &[f32], batch: usize, out: &mut [f32]) {
     acts.fill(x, w.cols);
     {
         let acts = &acts;
+        #[cfg(target_arch = "x86_64")]
+        let tasks = match (quant::avx2::available(), avx2_format(w.kind)) {
+            (Some(simd), Some(format)) => {
+                let transposed = quant::avx2::transpose(acts);
+                let blocks = &transposed;
+                run(tasks, |t| quant::avx2::int_rows(simd, format, t, blocks));
+                Vec::new()
+            }
+            _ => tasks,
+        };
         match w.kind {
+            _ if tasks.is_empty() => {}
             QuantKind::Q4_0 => run(tasks, |t| rows::int_rows::<groups::Q4_0>(t, acts)),
             QuantKind::Q4_1 => run(tasks, |t| rows::int_rows::<groups::Q4_1>(t, acts)),
             QuantKind::Q5_0 => run(tasks, |t| rows::int_rows::<groups::Q5_0>(t, acts)),
@@ -239,6 +250,16 @@ pub fn matmul(w: &QMatrix, x: &[f32], batch: usize, out: &mut [f32]) {
         }
     }
     ACTIVATIONS.set(acts);
+}
+
+/// The AVX2 loop for `kind`, when there is one.
+#[cfg(target_arch = "x86_64")]
+fn avx2_format(kind: QuantKind) -> Option<quant::avx2::Avx2Format> {
+    match kind {
+        QuantKind::Q4_1 => Some(quant::avx2::Avx2Format::Q4_1),
+        QuantKind::Q8_0 => Some(quant::avx2::Avx2Format::Q8_0),
+        _ => None,
+    }
 }
 
 /// Runs the tasks, in parallel when there is more than one.

@@ -2,6 +2,8 @@
 //! to 8-bit blocks, and the row loops that read each weight block once for every batch row.
 
 pub(crate) mod activations;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
 pub(crate) mod dequant;
 pub(crate) mod groups;
 pub(crate) mod rows;
