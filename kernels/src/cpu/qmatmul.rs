@@ -222,20 +222,18 @@ pub fn matmul(w: &QMatrix, x: &[f32], batch: usize, out: &mut [f32]) {
     // stolen while waiting below, finds an empty buffer instead of a borrowed one.
     let mut acts = ACTIVATIONS.take();
     acts.fill(x, w.cols);
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(simd), Some(format)) = (quant::avx2::available(), avx2_format(w.kind)) {
+        let transposed = quant::avx2::transpose(&acts);
+        run(tasks, |t| {
+            quant::avx2::int_rows(simd, format, t, &transposed)
+        });
+        ACTIVATIONS.set(acts);
+        return;
+    }
     {
         let acts = &acts;
-        #[cfg(target_arch = "x86_64")]
-        let tasks = match (quant::avx2::available(), avx2_format(w.kind)) {
-            (Some(simd), Some(format)) => {
-                let transposed = quant::avx2::transpose(acts);
-                let blocks = &transposed;
-                run(tasks, |t| quant::avx2::int_rows(simd, format, t, blocks));
-                Vec::new()
-            }
-            _ => tasks,
-        };
         match w.kind {
-            _ if tasks.is_empty() => {}
             QuantKind::Q4_0 => run(tasks, |t| rows::int_rows::<groups::Q4_0>(t, acts)),
             QuantKind::Q4_1 => run(tasks, |t| rows::int_rows::<groups::Q4_1>(t, acts)),
             QuantKind::Q5_0 => run(tasks, |t| rows::int_rows::<groups::Q5_0>(t, acts)),
