@@ -36,16 +36,6 @@ pub enum KvSlice<'a> {
     F32(&'a [f32]),
 }
 
-impl KvSlice<'_> {
-    /// The values from `offset` on, widened to f32.
-    pub fn to_f32_from(&self, offset: usize) -> Vec<f32> {
-        match self {
-            KvSlice::F16(values) => values[offset..].iter().map(|v| v.to_f32()).collect(),
-            KvSlice::F32(values) => values[offset..].to_vec(),
-        }
-    }
-}
-
 impl KvCache {
     /// Zeroed storage for `n_layers` layers of `n_kv_heads` heads of width `head_dim`.
     pub fn new(cache: CacheConfig, n_layers: usize, n_kv_heads: usize, head_dim: usize) -> Self {
@@ -158,6 +148,14 @@ mod tests {
         }
     }
 
+    /// The values of `slice` from `offset` on, widened to f32.
+    fn widened(slice: KvSlice<'_>, offset: usize) -> Vec<f32> {
+        match slice {
+            KvSlice::F16(values) => values[offset..].iter().map(|v| v.to_f32()).collect(),
+            KvSlice::F32(values) => values[offset..].to_vec(),
+        }
+    }
+
     fn positions_land(dtype: KvDtype, size: usize) {
         let config = CacheConfig {
             block_size: 2,
@@ -173,14 +171,11 @@ mod tests {
         }
         // Position 1 is block 3, offset 1; position 2 is block 0, offset 0.
         assert_eq!(
-            cache.keys(0, 3, 1, 2).to_f32_from(0),
+            widened(cache.keys(0, 3, 1, 2), 0),
             [3.0, 4.0, 5.0, 13.0, 14.0, 15.0]
         );
-        assert_eq!(
-            cache.values(0, 0, 0, 1).to_f32_from(0),
-            [-20.0, -21.0, -22.0]
-        );
-        assert_eq!(cache.keys(0, 1, 0, 2).to_f32_from(3), [0.0; 3]);
+        assert_eq!(widened(cache.values(0, 0, 0, 1), 0), [-20.0, -21.0, -22.0]);
+        assert_eq!(widened(cache.keys(0, 1, 0, 2), 3), [0.0; 3]);
         assert_eq!(cache.size_in_bytes(), 2 * 4 * 2 * 2 * 3 * size);
     }
 }

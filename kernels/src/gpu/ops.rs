@@ -393,14 +393,15 @@ impl GpuKernels {
         if per_token == 0 {
             return Ok(());
         }
-        let grid_dim = (
-            u32::try_from(shape.n_heads).unwrap_or(u32::MAX),
-            u32::try_from(shape.batch.min(MAX_GRID)).unwrap_or(1),
-            1,
-        );
         check(OP, shape.batch <= MAX_GRID, || {
             format!("batch {} exceeds {MAX_GRID}", shape.batch)
         })?;
+        // Both fit: n_heads was converted to an int above and batch is at most MAX_GRID.
+        let grid_dim = (
+            u32::try_from(shape.n_heads).unwrap_or(u32::MAX),
+            u32::try_from(shape.batch).unwrap_or(1),
+            1,
+        );
         let function = self.function(OP, T::DTYPE)?;
         let mut launch = self.stream().launch_builder(function);
         launch
