@@ -57,7 +57,8 @@ impl Device {
     }
 }
 
-/// Whether this build has the CUDA backend (`--features cuda`).
+/// Whether this build runs models on CUDA devices (`--features cuda`): the engine's device
+/// forward pass on our NVRTC kernels, loaded at run time (no CUDA toolkit needed to build).
 pub const CUDA_BUILD: bool = cfg!(feature = "cuda");
 
 /// One LLM worker's settings.
@@ -108,8 +109,9 @@ impl LlmWorkerConfig {
         max_batch.max(1) * Self::DEFAULT_POSITIONS_PER_SLOT / Self::DEFAULT_BLOCK_SIZE
     }
 
-    /// Checks what can be checked before loading: limits, and that the device exists in this
-    /// build. The engine runs on the CPU; a CUDA device is refused with the reason.
+    /// Checks what can be checked before loading: limits, and that this build runs models on
+    /// the device named (CUDA needs `--features cuda`; whether the device exists is found out
+    /// when the worker loads its model, with the reason if it does not).
     pub fn check(&self) -> Result<(), String> {
         if self.max_batch == 0 || self.max_batch > 256 {
             return Err(format!("max_batch = {} must be 1 to 256", self.max_batch));
@@ -126,9 +128,6 @@ impl LlmWorkerConfig {
                     "device = \"cuda:{n}\" needs a build with `--features cuda`; this binary runs models on the CPU only (use device = \"cpu\")"
                 ));
             }
-            return Err(format!(
-                "device = \"cuda:{n}\": the engine's CUDA path is not wired yet; use device = \"cpu\""
-            ));
         }
         Ok(())
     }
@@ -137,18 +136,21 @@ impl LlmWorkerConfig {
 /// Loads the GGUF model of `config` into an engine (the worker thread calls this).
 pub fn load_gguf(config: &LlmWorkerConfig) -> Result<Box<dyn LlmEngine>, String> {
     config.check()?;
-    let engine = Engine::load_gguf(
-        &config.model_path,
-        EngineConfig {
-            max_batch: config.max_batch,
-            max_tokens_per_step: config.max_tokens_per_step,
-        },
-        CacheConfig {
-            block_size: config.block_size,
-            num_blocks: config.kv_blocks,
-            dtype: KvDtype::F16,
-        },
-    )
+    let engine_config = EngineConfig {
+        max_batch: config.max_batch,
+        max_tokens_per_step: config.max_tokens_per_step,
+    };
+    let cache = CacheConfig {
+        block_size: config.block_size,
+        num_blocks: config.kv_blocks,
+        dtype: KvDtype::F16,
+    };
+    let engine = match config.device {
+        Device::Cpu => Engine::load_gguf(&config.model_path, engine_config, cache),
+        Device::Cuda(ordinal) => {
+            Engine::load_gguf_cuda(&config.model_path, ordinal, engine_config, cache)
+        }
+    }
     .map_err(|e| format!("{}: {e}", config.model_path.display()))?;
     Ok(Box::new(ChatEngine {
         engine,
@@ -228,7 +230,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn devices_parse_and_cuda_is_refused_with_the_reason() {
+    fn devices_parse_and_cuda_needs_a_cuda_build() {
         assert_eq!(Device::parse("cpu"), Ok(Device::Cpu));
         assert_eq!(Device::parse("cuda:1"), Ok(Device::Cuda(1)));
         assert_eq!(Device::parse("cuda"), Ok(Device::Cuda(0)));
@@ -239,8 +241,10 @@ mod tests {
         let mut config = LlmWorkerConfig::new("m", PathBuf::from("m.gguf"), 4);
         config.check().expect("cpu is fine");
         config.device = Device::Cuda(0);
-        let err = config.check().expect_err("no CUDA path");
-        if !CUDA_BUILD {
+        if CUDA_BUILD {
+            config.check().expect("a CUDA build takes cuda workers");
+        } else {
+            let err = config.check().expect_err("a CPU build refuses them");
             assert!(err.contains("--features cuda"), "{err}");
         }
         config.device = Device::Cpu;

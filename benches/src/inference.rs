@@ -36,6 +36,9 @@ pub struct InferenceBenchConfig {
     pub decode_tokens: usize,
     /// Concurrency levels for our engine.
     pub concurrency: Vec<usize>,
+    /// Where our engine runs: `None` for the CPU, `Some(n)` for CUDA device `n` (our NVRTC
+    /// kernels). The reference and llama.cpp always run on the CPU.
+    pub cuda_device: Option<usize>,
     /// Skip candle-transformers' `quantized_llama`.
     pub skip_reference: bool,
     /// Skip llama.cpp.
@@ -227,7 +230,12 @@ pub fn run(config: &InferenceBenchConfig) -> Result<InferenceReport, String> {
 
     eprintln!("ours: codebegen engine...");
     let prompt_max = prompts.iter().map(Vec::len).max().unwrap_or(0);
-    let mut engine = ours::load(&model, max_requests, prompt_max + config.decode_tokens + 2)?;
+    let mut engine = ours::load(
+        &model,
+        max_requests,
+        prompt_max + config.decode_tokens + 2,
+        config.cuda_device,
+    )?;
     // Warm-up: one short stream.
     ours::single(&mut engine, &prompt, 8)?;
     let single = ours::single(&mut engine, &prompt, config.decode_tokens)?;
@@ -242,6 +250,8 @@ pub fn run(config: &InferenceBenchConfig) -> Result<InferenceReport, String> {
 
     if config.skip_rss {
         report.worker_rss_note = Some("skipped (--skip-rss)".into());
+    } else if config.cuda_device.is_some() {
+        report.worker_rss_note = Some("not measured: the engine ran on a GPU".into());
     } else {
         eprintln!(
             "worker RSS: {} requests of {} tokens in a child process...",

@@ -185,6 +185,21 @@ impl Engine {
         Ok(Self::new(Box::new(model), tokenizer, config))
     }
 
+    /// Loads a GGUF model onto CUDA device `ordinal` (our NVRTC kernels; f32 compute and
+    /// cache) and the tokenizer in its metadata.
+    pub fn load_gguf_cuda(
+        path: &Path,
+        ordinal: usize,
+        config: EngineConfig,
+        cache: CacheConfig,
+    ) -> Result<Self, InferenceError> {
+        let kernels = codebegen_kernels::gpu::GpuKernels::open(ordinal)?;
+        let (model, content) =
+            crate::model::DeviceModel::<_, f32>::from_gguf(kernels, path, cache)?;
+        let tokenizer = Tokenizer::from_gguf(&content)?;
+        Ok(Self::new(Box::new(model), tokenizer, config))
+    }
+
     /// The tokenizer that goes with the model.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer

@@ -24,6 +24,10 @@ pub enum InferenceError {
     /// schema the constraint does not support).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A device kernel could not be loaded or launched (missing CUDA libraries, a driver
+    /// error, a shape the kernels do not take).
+    #[error("device: {0}")]
+    Device(#[from] codebegen_kernels::gpu::GpuError),
     /// A tensor operation failed in candle.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),

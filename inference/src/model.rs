@@ -7,7 +7,10 @@
 //! steady state allocates only the logits it returns.
 
 mod attention;
+mod device;
 mod ops;
+
+pub use device::{DeviceModel, HostModel};
 
 use std::path::Path;
 
@@ -131,12 +134,7 @@ impl LlamaModel {
 
     /// Loads a GGUF file (llama or qwen2) and returns the model with the file's header.
     pub fn from_gguf(path: &Path, cache: CacheConfig) -> Result<(Self, Content), InferenceError> {
-        let content = GgufSource::read_content(path)?;
-        let config = ModelConfig::from_gguf(&content)?;
-        let weights = {
-            let mut source = GgufSource::new(path, &content)?;
-            ModelWeights::load(&config, &mut source, &GgufNames)?
-        };
+        let (config, weights, content) = read_gguf(path)?;
         Ok((Self::new(config, weights, cache)?, content))
     }
 
@@ -175,41 +173,67 @@ impl LlamaModel {
 
     /// Rejects items the cache or the vocabulary cannot take, before anything is written.
     fn check(&self, items: &[BatchItem<'_>]) -> Result<(), InferenceError> {
-        let block_size = self.cache.block_size();
-        for (index, item) in items.iter().enumerate() {
-            let invalid = |why: String| {
-                Err(InferenceError::InvalidRequest(format!(
-                    "batch item {index}: {why}"
-                )))
-            };
-            if item.tokens.is_empty() {
-                return invalid("no tokens".into());
-            }
-            let end = item.start_pos + item.tokens.len();
-            let blocks_needed = end.div_ceil(block_size);
-            if item.block_table.len() < blocks_needed {
-                return invalid(format!(
-                    "{} blocks cover {} positions, {end} needed",
-                    item.block_table.len(),
-                    item.block_table.len() * block_size
-                ));
-            }
-            if let Some(block) = item.block_table[..blocks_needed]
-                .iter()
-                .find(|block| **block as usize >= self.cache.num_blocks())
-            {
-                return invalid(format!("block {block} is outside the cache"));
-            }
-            if let Some(token) = item
-                .tokens
-                .iter()
-                .find(|token| **token as usize >= self.config.vocab_size)
-            {
-                return invalid(format!("token {token} is outside the vocabulary"));
-            }
-        }
-        Ok(())
+        check_items(
+            items,
+            self.cache.block_size(),
+            self.cache.num_blocks(),
+            self.config.vocab_size,
+        )
     }
+}
+
+/// The config, weights and header of a GGUF file (llama or qwen2).
+fn read_gguf(path: &Path) -> Result<(ModelConfig, ModelWeights, Content), InferenceError> {
+    let content = GgufSource::read_content(path)?;
+    let config = ModelConfig::from_gguf(&content)?;
+    let weights = {
+        let mut source = GgufSource::new(path, &content)?;
+        ModelWeights::load(&config, &mut source, &GgufNames)?
+    };
+    Ok((config, weights, content))
+}
+
+/// Rejects batch items a cache of `num_blocks` blocks of `block_size` positions, or a
+/// vocabulary of `vocab_size` tokens, cannot take.
+fn check_items(
+    items: &[BatchItem<'_>],
+    block_size: usize,
+    num_blocks: usize,
+    vocab_size: usize,
+) -> Result<(), InferenceError> {
+    for (index, item) in items.iter().enumerate() {
+        let invalid = |why: String| {
+            Err(InferenceError::InvalidRequest(format!(
+                "batch item {index}: {why}"
+            )))
+        };
+        if item.tokens.is_empty() {
+            return invalid("no tokens".into());
+        }
+        let end = item.start_pos + item.tokens.len();
+        let blocks_needed = end.div_ceil(block_size);
+        if item.block_table.len() < blocks_needed {
+            return invalid(format!(
+                "{} blocks cover {} positions, {end} needed",
+                item.block_table.len(),
+                item.block_table.len() * block_size
+            ));
+        }
+        if let Some(block) = item.block_table[..blocks_needed]
+            .iter()
+            .find(|block| **block as usize >= num_blocks)
+        {
+            return invalid(format!("block {block} is outside the cache"));
+        }
+        if let Some(token) = item
+            .tokens
+            .iter()
+            .find(|token| **token as usize >= vocab_size)
+        {
+            return invalid(format!("token {token} is outside the vocabulary"));
+        }
+    }
+    Ok(())
 }
 
 impl Forward for LlamaModel {

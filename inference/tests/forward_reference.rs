@@ -15,8 +15,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::{llama, quantized_llama, quantized_qwen2, qwen2};
 use codebegen_inference::config::{Arch, CacheConfig, KvDtype};
-use codebegen_inference::model::LlamaModel;
+use codebegen_inference::model::{HostModel, LlamaModel};
 use codebegen_inference::{BatchItem, Forward};
+use codebegen_kernels::step::HostKernels;
 
 /// Logits tolerance for F32 weights (the bound).
 const F32_TOLERANCE: f32 = 1e-4;
@@ -244,6 +245,10 @@ enum Format {
     GgufF32,
     GgufQ8_0,
     Safetensors,
+    /// The Q8_0 GGUF file run by the device forward pass on the host kernels (the CPU
+    /// references of the GPU kernels), against exact f32 arithmetic on the same weights: the
+    /// references do not round activations, so the 1e-4 applies.
+    DeviceQ8_0,
 }
 
 /// A tiny model on disk.
@@ -259,7 +264,7 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
         match format {
             Format::GgufF32 => model.write_gguf(&dir.path().join("model.gguf"), GgmlDType::F32),
-            Format::GgufQ8_0 => {
+            Format::GgufQ8_0 | Format::DeviceQ8_0 => {
                 model.write_gguf(&dir.path().join("model.gguf"), GgmlDType::Q8_0);
                 model
                     .rounded_to_q8_0()
@@ -280,7 +285,7 @@ impl Fixture {
             Format::Safetensors => {
                 LlamaModel::from_safetensors(self.dir.path(), cache).expect("load")
             }
-            Format::GgufF32 | Format::GgufQ8_0 => {
+            Format::GgufF32 | Format::GgufQ8_0 | Format::DeviceQ8_0 => {
                 LlamaModel::from_gguf(&self.dir.path().join("model.gguf"), cache)
                     .expect("load")
                     .0
@@ -288,9 +293,32 @@ impl Fixture {
         }
     }
 
+    /// The model under test: the CPU engine, or the device forward pass on the host kernels.
+    fn model(&self) -> Box<dyn Forward> {
+        match self.format {
+            Format::DeviceQ8_0 => {
+                let cache = CacheConfig {
+                    block_size: BLOCK_SIZE,
+                    num_blocks: NUM_BLOCKS,
+                    dtype: KvDtype::F32,
+                };
+                let path = self.dir.path().join("model.gguf");
+                Box::new(
+                    HostModel::from_gguf(HostKernels::shared(), &path, cache)
+                        .expect("load on host kernels")
+                        .0,
+                )
+            }
+            _ => Box::new(self.ours()),
+        }
+    }
+
     /// The reference logits after each token of `tokens`, one sequence alone.
     fn reference(&self, tokens: &[u32]) -> Vec<Vec<f32>> {
-        self.reference_from("model.gguf", tokens)
+        match self.format {
+            Format::DeviceQ8_0 => self.reference_from("exact.gguf", tokens),
+            _ => self.reference_from("model.gguf", tokens),
+        }
     }
 
     /// The reference logits of `tokens` from the GGUF file `gguf` of the fixture (safetensors
@@ -370,7 +398,7 @@ impl Fixture {
     fn error(&self, ours: &[f32], expected: &[f32]) -> f32 {
         let diff = max_abs_diff(ours, expected);
         match self.format {
-            Format::GgufF32 | Format::Safetensors => diff,
+            Format::GgufF32 | Format::Safetensors | Format::DeviceQ8_0 => diff,
             Format::GgufQ8_0 => diff / expected.iter().fold(0.0f32, |m, v| m.max(v.abs())),
         }
     }
@@ -378,7 +406,7 @@ impl Fixture {
     /// Bound on [`Self::error`]: exact formats get the 1e-4; see `Q8_0_TOLERANCE`.
     fn tolerance(&self) -> f32 {
         match self.format {
-            Format::GgufF32 | Format::Safetensors => F32_TOLERANCE,
+            Format::GgufF32 | Format::Safetensors | Format::DeviceQ8_0 => F32_TOLERANCE,
             Format::GgufQ8_0 => Q8_0_TOLERANCE,
         }
     }
@@ -428,7 +456,7 @@ fn check_token_by_token(arch: Arch, format: Format) {
     let fixture = Fixture::new(arch, format);
     let tokens = &sequences()[2];
     let expected = fixture.reference(tokens);
-    let mut model = fixture.ours();
+    let mut model = fixture.model();
     let table: Vec<u32> = (0..(tokens.len().div_ceil(BLOCK_SIZE)) as u32).collect();
     let mut worst = 0.0f32;
     for (pos, token) in tokens.iter().enumerate() {
@@ -487,7 +515,7 @@ fn check_chunked_prefill(arch: Arch, format: Format) {
     let fixture = Fixture::new(arch, format);
     let tokens = &sequences()[2];
     let expected = fixture.reference(tokens);
-    let mut model = fixture.ours();
+    let mut model = fixture.model();
     let table = shuffled_tables(1, tokens.len().div_ceil(BLOCK_SIZE)).remove(0);
     let mut worst = 0.0f32;
     let mut start = 0;
@@ -525,7 +553,7 @@ fn check_batched(arch: Arch, format: Format) {
     let sequences = sequences();
     let expected: Vec<_> = sequences.iter().map(|s| fixture.reference(s)).collect();
     let tables = shuffled_tables(sequences.len(), 5);
-    let mut model = fixture.ours();
+    let mut model = fixture.model();
     let mut done = vec![0usize; sequences.len()];
     let mut worst = 0.0f32;
     for step in SCHEDULE {
@@ -562,7 +590,7 @@ fn check_preemption(arch: Arch, format: Format) {
     let (first, second) = (&sequences[2], &sequences[0]);
     let expected_first = fixture.reference(first);
     let expected_second = fixture.reference(second);
-    let mut model = fixture.ours();
+    let mut model = fixture.model();
     let mut worst = 0.0f32;
     let before: Vec<u32> = vec![3, 9, 1];
     let item = BatchItem {
@@ -651,6 +679,18 @@ fn qwen2_safetensors_matches_candle_qwen2() {
     check_preemption(Arch::Qwen2, Format::Safetensors);
 }
 
+/// The GPU engine's orchestration (row layout, per-row block tables, cache slots, the fused
+/// residual, the split projections) run on the CPU references of the kernels.
+#[test]
+fn device_forward_on_host_kernels_matches_exact_reference() {
+    for arch in [Arch::Llama, Arch::Qwen2] {
+        check_token_by_token(arch, Format::DeviceQ8_0);
+        check_chunked_prefill(arch, Format::DeviceQ8_0);
+        check_batched(arch, Format::DeviceQ8_0);
+        check_preemption(arch, Format::DeviceQ8_0);
+    }
+}
+
 #[test]
 fn loaders_read_the_tiny_configs() {
     let llama = Fixture::new(Arch::Llama, Format::GgufF32).ours();
@@ -664,7 +704,8 @@ fn loaders_read_the_tiny_configs() {
 
 #[test]
 fn bad_batch_items_are_rejected_before_anything_runs() {
-    let mut model = Fixture::new(Arch::Llama, Format::GgufF32).ours();
+    let cpu = Fixture::new(Arch::Llama, Format::GgufF32);
+    let device = Fixture::new(Arch::Llama, Format::DeviceQ8_0);
     let table = [0u32];
     let too_long = [1u32; BLOCK_SIZE + 1];
     let cases = [
@@ -689,10 +730,14 @@ fn bad_batch_items_are_rejected_before_anything_runs() {
             block_table: &[NUM_BLOCKS as u32],
         },
     ];
-    for item in cases {
-        assert!(
-            model.forward(&[item]).is_err(),
-            "{item:?} should be rejected"
-        );
+    for fixture in [cpu, device] {
+        let mut model = fixture.model();
+        for item in cases {
+            assert!(
+                model.forward(&[item]).is_err(),
+                "{:?}: {item:?} should be rejected",
+                fixture.format
+            );
+        }
     }
 }

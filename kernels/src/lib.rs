@@ -5,6 +5,8 @@
 //! - [`gpu`]: CUDA C kernels (`kernels/cuda/*.cu`) compiled at run time with NVRTC through
 //!   cudarc, loaded once per device, with one safe wrapper each over cudarc slices.
 //! - [`reference`]: the plain CPU reference of every GPU kernel, the oracle of its tests.
+//! - [`step`]: [`step::StepKernels`], the operations of a decoder step over device or host
+//!   buffers, implemented by the GPU kernels and by the references.
 //!
 //! Invariant: this crate knows tensors as slices and shapes only; it never knows models,
 //! tokenizers or requests. Invariant: nothing here touches a CUDA library before checking that
@@ -14,3 +16,4 @@
 pub mod cpu;
 pub mod gpu;
 pub mod reference;
+pub mod step;

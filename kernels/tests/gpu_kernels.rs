@@ -9,7 +9,9 @@
 //! Without a CUDA device each test prints why and skips; with `CODEBEGEN_REQUIRE_GPU=1` a
 //! missing device fails instead, so a GPU run cannot pass by skipping.
 
-use codebegen_kernels::gpu::ops::{PagedAttentionShape, QuantFormat, RotaryShape, SamplingParams};
+use codebegen_kernels::gpu::ops::{
+    KvWriteShape, PagedAttentionShape, QuantFormat, RotaryShape, SamplingParams,
+};
 use codebegen_kernels::gpu::{GpuFloat, GpuKernels};
 use codebegen_kernels::reference;
 use cudarc::driver::CudaSlice;
@@ -363,7 +365,8 @@ fn paged_attention_decode_matches_its_reference() {
 fn qmatmul_case<T: GpuFloat>(gpu: &GpuKernels, rng: &mut Rng, format: QuantFormat) {
     for _ in 0..6 {
         let (rows, n, k) = (
-            1 + rng.below(8),
+            // Past 8 rows the wrapper runs consecutive launches over views.
+            1 + rng.below(40),
             1 + rng.below(600),
             32 * (1 + rng.below(40)),
         );
@@ -404,6 +407,81 @@ fn quantized_matmul_matches_its_reference() {
         qmatmul_case::<f16>(&gpu, &mut rng, format);
         qmatmul_case::<bf16>(&gpu, &mut rng, format);
     }
+}
+
+fn kv_write_case<T: GpuFloat>(gpu: &GpuKernels, rng: &mut Rng) {
+    for _ in 0..6 {
+        let shape = KvWriteShape {
+            tokens: 1 + rng.below(40),
+            n_kv_heads: 1 + rng.below(4),
+            head_dim: 2 * (1 + rng.below(64)),
+            block_size: 1 + rng.below(16),
+            num_blocks: 1 + rng.below(12),
+        };
+        let width = shape.n_kv_heads * shape.head_dim;
+        let capacity = shape.num_blocks * shape.block_size;
+        let k: Vec<T> = rng.values(shape.tokens * width, 1.0);
+        let v: Vec<T> = rng.values(shape.tokens * width, 1.0);
+        // Distinct slots, a few of them outside the cache (skipped by both).
+        let mut free: Vec<i32> = (0..capacity as i32 + 4).collect();
+        let slots: Vec<i32> = (0..shape.tokens)
+            .map(|_| {
+                if free.is_empty() {
+                    -1
+                } else {
+                    free.swap_remove(rng.below(free.len()))
+                }
+            })
+            .collect();
+        let cache: Vec<T> = rng.values(capacity * width, 1.0);
+        let (mut want_k, mut want_v) = (cache.clone(), cache.clone());
+        reference::kv_write(&k, &v, &mut want_k, &mut want_v, &slots, &shape);
+        let (mut dk, mut dv) = (upload(gpu, &cache), upload(gpu, &cache));
+        gpu.kv_write(
+            &upload(gpu, &k),
+            &upload(gpu, &v),
+            &mut dk,
+            &mut dv,
+            &upload(gpu, &slots),
+            &shape,
+        )
+        .expect("launch");
+        // A copy: exact in every dtype.
+        assert_close("kv_write keys", &download(gpu, &dk), &want_k, 0.0);
+        assert_close("kv_write values", &download(gpu, &dv), &want_v, 0.0);
+    }
+}
+
+#[test]
+fn kv_write_matches_its_reference() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = Rng(7);
+    kv_write_case::<f32>(&gpu, &mut rng);
+    kv_write_case::<f16>(&gpu, &mut rng);
+    kv_write_case::<bf16>(&gpu, &mut rng);
+}
+
+fn add_bias_case<T: GpuFloat>(gpu: &GpuKernels, rng: &mut Rng) {
+    for _ in 0..6 {
+        let (rows, cols) = (1 + rng.below(40), 1 + rng.below(1000));
+        let x: Vec<T> = rng.values(rows * cols, 2.0);
+        let bias: Vec<T> = rng.values(cols, 2.0);
+        let mut want = x.clone();
+        reference::add_bias(&mut want, &bias);
+        let mut dx = upload(gpu, &x);
+        gpu.add_bias(&mut dx, &upload(gpu, &bias), rows, cols)
+            .expect("launch");
+        assert_close("add_bias", &download(gpu, &dx), &want, tolerance::<T>());
+    }
+}
+
+#[test]
+fn add_bias_matches_its_reference() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = Rng(8);
+    add_bias_case::<f32>(&gpu, &mut rng);
+    add_bias_case::<f16>(&gpu, &mut rng);
+    add_bias_case::<bf16>(&gpu, &mut rng);
 }
 
 #[test]

@@ -307,6 +307,10 @@ pub struct BenchInferenceArgs {
     /// Concurrent request counts for our engine.
     #[arg(long, value_delimiter = ',', default_value = "1,4,8,16")]
     pub concurrency: Vec<usize>,
+    /// Where our engine runs: `cpu`, or `cuda:N` (our CUDA kernels; the reference and
+    /// llama.cpp stay on the CPU).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
     /// Do not measure candle-transformers' quantized_llama.
     #[arg(long)]
     pub skip_reference: bool,

@@ -67,14 +67,26 @@ pub fn cache_for(requests: usize, max_len: usize) -> CacheConfig {
     }
 }
 
-/// Loads the engine with room for `max_requests` sequences of `max_len` positions.
-pub fn load(path: &Path, max_requests: usize, max_len: usize) -> Result<Engine, String> {
+/// Loads the engine with room for `max_requests` sequences of `max_len` positions, on the CPU
+/// or on CUDA device `cuda_device`.
+pub fn load(
+    path: &Path,
+    max_requests: usize,
+    max_len: usize,
+    cuda_device: Option<usize>,
+) -> Result<Engine, String> {
     let config = EngineConfig {
         max_batch: max_requests.max(1),
         max_tokens_per_step: 512.max(max_requests),
     };
-    Engine::load_gguf(path, config, cache_for(max_requests, max_len))
-        .map_err(|e| format!("Engine::load_gguf: {e}"))
+    let cache = cache_for(max_requests, max_len);
+    match cuda_device {
+        None => {
+            Engine::load_gguf(path, config, cache).map_err(|e| format!("Engine::load_gguf: {e}"))
+        }
+        Some(ordinal) => Engine::load_gguf_cuda(path, ordinal, config, cache)
+            .map_err(|e| format!("Engine::load_gguf_cuda (cuda:{ordinal}): {e}")),
+    }
 }
 
 fn request(id: u64, prompt: Vec<u32>, tokens: usize) -> Request {
@@ -189,7 +201,7 @@ pub fn rss_probe(
 ) -> Result<RssProbe, String> {
     // The prompt is short; 64 positions of headroom cover it.
     let max_len = tokens + 64;
-    let mut engine = load(path, requests, max_len)?;
+    let mut engine = load(path, requests, max_len, None)?;
     let prompts = prompts(&engine, requests)?;
     let rss_after_load_mib = proc_status_mib("VmRSS");
     let (run, _) = run_concurrent(&mut engine, &prompts, tokens.saturating_sub(1))?;

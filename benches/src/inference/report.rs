@@ -50,6 +50,8 @@ impl Goal {
 pub struct InferenceReport {
     /// The GGUF file.
     pub model: String,
+    /// Where our engine ran: `cpu` or `cuda:N`.
+    pub device: String,
     /// How the contenders are timed.
     pub method: String,
     /// Prompt length in tokens (request 0's, which every single-stream contender runs).
@@ -112,6 +114,9 @@ impl InferenceReport {
             bandwidth.all_threads_gb_s * 1e9 / weights.per_step_bytes.max(1) as f64;
         InferenceReport {
             model: model.display().to_string(),
+            device: config
+                .cuda_device
+                .map_or_else(|| "cpu".to_string(), |n| format!("cuda:{n}")),
             method: format!(
                 "same GGUF and prompt token ids for every contender; greedy; prefill and the first \
                  token untimed, then {} decode tokens timed (end of sequence ignored); one warm-up \
@@ -232,10 +237,11 @@ fn tok_s(value: Option<f64>) -> String {
 /// A plain-text table of the report.
 pub fn table(report: &InferenceReport) -> String {
     let mut out = format!(
-        "model: {} (prompt {} tokens, {} timed decode tokens)\nload average: {:.2} before, {:.2} after\n",
+        "model: {} (prompt {} tokens, {} timed decode tokens); ours on {}\nload average: {:.2} before, {:.2} after\n",
         report.model,
         report.prompt_tokens,
         report.decode_tokens,
+        report.device,
         report.load_average_before[0],
         report.load_average_after[0]
     );
@@ -359,6 +365,7 @@ mod tests {
             data_dir: "data".into(),
             decode_tokens: 8,
             concurrency: vec![1, 4, 8, 16],
+            cuda_device: None,
             skip_reference: false,
             skip_llamacpp: false,
             skip_rss: true,

@@ -75,16 +75,9 @@ pub fn nvrtc_available() -> Result<(), GpuError> {
     }
 }
 
-#[cfg(not(feature = "cuda"))]
 fn nvrtc_library_present() -> bool {
     // SAFETY: only tries to dlopen libnvrtc under its usual names; nothing is called from it.
     unsafe { cudarc::nvrtc::sys::is_culib_present() }
-}
-
-#[cfg(feature = "cuda")]
-fn nvrtc_library_present() -> bool {
-    // With candle's CUDA backend the binary links libnvrtc, so it cannot start without it.
-    true
 }
 
 /// Compiles `kernel` to PTX for `arch` and checks that every entry point is in it.

@@ -49,16 +49,9 @@ pub fn cuda_device_count() -> Result<usize, GpuError> {
     Ok(usize::try_from(count).unwrap_or(0))
 }
 
-#[cfg(not(feature = "cuda"))]
 fn driver_library_present() -> bool {
     // SAFETY: only tries to dlopen libcuda under its usual names; nothing is called from it.
     unsafe { cudarc::driver::sys::is_culib_present() }
-}
-
-#[cfg(feature = "cuda")]
-fn driver_library_present() -> bool {
-    // With candle's CUDA backend the binary links libcuda, so it cannot start without it.
-    true
 }
 
 impl GpuKernels {

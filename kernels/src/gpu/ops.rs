@@ -60,7 +60,7 @@ const SMALL_THREADS: u32 = 128;
 const MAX_GRID: usize = 65_535;
 /// Shared memory a block may use without opting in.
 const SHARED_LIMIT_BYTES: usize = 48 * 1024 - 32 * 4;
-/// Rows the quantized matmul takes at once (`CB_QMATMUL_MAX_ROWS`).
+/// Rows the quantized matmul kernel takes per launch (`CB_QMATMUL_MAX_ROWS`).
 pub const QMATMUL_MAX_ROWS: usize = 8;
 /// The sampler counts in f32, exact up to 2^24.
 const MAX_VOCAB: usize = 1 << 24;
@@ -98,6 +98,19 @@ pub struct RotaryShape {
     pub max_positions: usize,
     /// Pairs `(2i, 2i + 1)` (GGUF llama) when true, `(i, i + head_dim / 2)` (qwen2) when false.
     pub interleaved: bool,
+}
+
+/// The shape of one KV-cache write.
+#[derive(Debug, Clone, Copy)]
+pub struct KvWriteShape {
+    /// Tokens written, one slot each.
+    pub tokens: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+    /// Positions per cache block.
+    pub block_size: usize,
+    /// Blocks in each cache.
+    pub num_blocks: usize,
 }
 
 /// Per-row sampling parameters, on the device; each holds one value per row.
@@ -139,7 +152,7 @@ impl QuantFormat {
     }
 }
 
-fn need(op: &'static str, what: &str, have: usize, want: usize) -> Result<(), GpuError> {
+pub(crate) fn need(op: &'static str, what: &str, have: usize, want: usize) -> Result<(), GpuError> {
     if have < want {
         return Err(GpuError::Shape {
             op,
@@ -149,14 +162,18 @@ fn need(op: &'static str, what: &str, have: usize, want: usize) -> Result<(), Gp
     Ok(())
 }
 
-fn int(op: &'static str, what: &str, value: usize) -> Result<i32, GpuError> {
+pub(crate) fn int(op: &'static str, what: &str, value: usize) -> Result<i32, GpuError> {
     i32::try_from(value).map_err(|_| GpuError::Shape {
         op,
         reason: format!("{what} = {value} does not fit an int"),
     })
 }
 
-fn check(op: &'static str, ok: bool, reason: impl FnOnce() -> String) -> Result<(), GpuError> {
+pub(crate) fn check(
+    op: &'static str,
+    ok: bool,
+    reason: impl FnOnce() -> String,
+) -> Result<(), GpuError> {
     if ok {
         Ok(())
     } else {
@@ -423,7 +440,9 @@ impl GpuKernels {
         Ok(())
     }
 
-    /// `y = x · Wᵀ` for up to [`QMATMUL_MAX_ROWS`] rows against GGUF-quantized `w`.
+    /// `y = x · Wᵀ` against GGUF-quantized `w`, for any number of rows: the kernel takes
+    /// [`QMATMUL_MAX_ROWS`] rows per launch (each weight block read once for all of them), and
+    /// longer batches run as consecutive launches over views of `x` and `y`.
     ///
     /// `w`: `[n, k / 32]` blocks of `format`, row after row; `x`: `[rows, k]`; `y`:
     /// `[rows, n]`, in `T`; `k` a multiple of 32.
@@ -442,31 +461,110 @@ impl GpuKernels {
         check(OP, k.is_multiple_of(32), || {
             format!("k = {k} is not a multiple of 32")
         })?;
-        check(OP, rows <= QMATMUL_MAX_ROWS, || {
-            format!("{rows} rows exceed {QMATMUL_MAX_ROWS}")
-        })?;
         need(
             OP,
             "w (bytes)",
             w.len(),
             n * (k / 32) * format.block_bytes(),
         )?;
-        need(OP, "x", x.len(), rows * k)?;
-        need(OP, "y", y.len(), rows * n)?;
-        let args = [int(OP, "rows", rows)?, int(OP, "n", n)?, int(OP, "k", k)?];
+        need(OP, "x", x.len(), rows.saturating_mul(k))?;
+        need(OP, "y", y.len(), rows.saturating_mul(n))?;
+        let (n_arg, k_arg) = (int(OP, "n", n)?, int(OP, "k", k)?);
+        int(OP, "rows * n", rows.saturating_mul(n))?;
         if rows == 0 || n == 0 {
             return Ok(());
         }
         let function = self.function(format.op(), T::DTYPE)?;
+        let warps = SMALL_THREADS as usize / 32;
+        for start in (0..rows).step_by(QMATMUL_MAX_ROWS) {
+            let chunk = (rows - start).min(QMATMUL_MAX_ROWS);
+            let chunk_arg = int(OP, "rows", chunk)?;
+            let x_view = x.slice(start * k..(start + chunk) * k);
+            let mut y_view = y.slice_mut(start * n..(start + chunk) * n);
+            let mut launch = self.stream().launch_builder(function);
+            launch.arg(w).arg(&x_view).arg(&mut y_view);
+            launch.arg(&chunk_arg).arg(&n_arg).arg(&k_arg);
+            // SAFETY: the arguments match `<qmatmul>_<dtype>`; w holds n * k / 32 blocks, the
+            // views hold exactly `chunk` rows of x and y, and chunk is within the kernel's
+            // register array (QMATMUL_MAX_ROWS).
+            unsafe { launch.launch(config((grid(n, warps), 1, 1), SMALL_THREADS, 0)) }?;
+        }
+        Ok(())
+    }
+
+    /// Writes each token's keys and values into its cache slot
+    /// (`slots[t] = block * block_size + offset`); slots outside the cache are skipped.
+    ///
+    /// `k`, `v`: `[tokens, n_kv_heads, head_dim]`; `k_cache`, `v_cache`:
+    /// `[num_blocks, n_kv_heads, block_size, head_dim]`, in `T`; `slots`: `[tokens]`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn kv_write<T: GpuFloat>(
+        &self,
+        k: &CudaSlice<T>,
+        v: &CudaSlice<T>,
+        k_cache: &mut CudaSlice<T>,
+        v_cache: &mut CudaSlice<T>,
+        slots: &CudaSlice<i32>,
+        shape: &KvWriteShape,
+    ) -> Result<(), GpuError> {
+        const OP: &str = "kv_write";
+        check(OP, shape.block_size > 0, || "block_size is 0".to_string())?;
+        let width = shape.n_kv_heads * shape.head_dim;
+        let elems = shape.tokens.saturating_mul(width);
+        let cache = shape.num_blocks * shape.block_size * width;
+        need(OP, "k", k.len(), elems)?;
+        need(OP, "v", v.len(), elems)?;
+        need(OP, "k_cache", k_cache.len(), cache)?;
+        need(OP, "v_cache", v_cache.len(), cache)?;
+        need(OP, "slots", slots.len(), shape.tokens)?;
+        let args = [
+            int(OP, "tokens", shape.tokens)?,
+            int(OP, "n_kv_heads", shape.n_kv_heads)?,
+            int(OP, "head_dim", shape.head_dim)?,
+            int(OP, "block_size", shape.block_size)?,
+            int(OP, "num_blocks", shape.num_blocks)?,
+        ];
+        int(
+            OP,
+            "num_blocks * block_size",
+            shape.num_blocks * shape.block_size,
+        )?;
+        if elems == 0 {
+            return Ok(());
+        }
+        let function = self.function(OP, T::DTYPE)?;
         let mut launch = self.stream().launch_builder(function);
-        launch.arg(w).arg(x).arg(y);
+        launch.arg(k).arg(v).arg(k_cache).arg(v_cache).arg(slots);
         for value in &args {
             launch.arg(value);
         }
-        let warps = SMALL_THREADS as usize / 32;
-        // SAFETY: the arguments match `<qmatmul>_<dtype>`; w holds n * k / 32 blocks, x and y
-        // their rows, and rows is within the kernel's register array.
-        unsafe { launch.launch(config((grid(n, warps), 1, 1), SMALL_THREADS, 0)) }?;
+        // SAFETY: the arguments match `kv_write_<dtype>`; k and v hold `tokens` rows, the caches
+        // `num_blocks` blocks, and the kernel skips slots outside them.
+        unsafe { launch.launch(config((grid(elems, THREADS as usize), 1, 1), THREADS, 0)) }?;
+        Ok(())
+    }
+
+    /// `x[r] += bias` for each of `rows` rows of `cols` (`x`: `[rows, cols]`, `bias`: `[cols]`).
+    pub fn add_bias<T: GpuFloat>(
+        &self,
+        x: &mut CudaSlice<T>,
+        bias: &CudaSlice<T>,
+        rows: usize,
+        cols: usize,
+    ) -> Result<(), GpuError> {
+        const OP: &str = "add_bias";
+        let elems = rows.saturating_mul(cols);
+        need(OP, "x", x.len(), elems)?;
+        need(OP, "bias", bias.len(), cols)?;
+        let (rows_arg, cols_arg) = (int(OP, "rows", rows)?, int(OP, "cols", cols)?);
+        if elems == 0 {
+            return Ok(());
+        }
+        let function = self.function(OP, T::DTYPE)?;
+        let mut launch = self.stream().launch_builder(function);
+        launch.arg(x).arg(bias).arg(&rows_arg).arg(&cols_arg);
+        // SAFETY: the arguments match `add_bias_<dtype>`; x holds rows * cols, bias cols.
+        unsafe { launch.launch(config((grid(elems, THREADS as usize), 1, 1), THREADS, 0)) }?;
         Ok(())
     }
 }

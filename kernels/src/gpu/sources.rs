@@ -80,6 +80,12 @@ pub const KERNELS: &[KernelSource] = &[
         code: include_str!("../../cuda/qmatmul.cu"),
         ops: &["qmatmul_q8_0", "qmatmul_q4_1"],
     },
+    KernelSource {
+        name: "kv_write",
+        file: "kv_write.cu",
+        code: include_str!("../../cuda/kv_write.cu"),
+        ops: &["kv_write", "add_bias"],
+    },
 ];
 
 impl KernelSource {

@@ -87,7 +87,14 @@ fn inference(args: BenchInferenceArgs) -> anyhow::Result<ExitCode> {
     if args.concurrency.contains(&0) || args.tokens == 0 {
         anyhow::bail!("--concurrency values and --tokens must be at least 1");
     }
+    let cuda_device = match codebegen_actors::llm_engine::Device::parse(&args.device)
+        .map_err(anyhow::Error::msg)?
+    {
+        codebegen_actors::llm_engine::Device::Cpu => None,
+        codebegen_actors::llm_engine::Device::Cuda(n) => Some(n),
+    };
     let config = inference::InferenceBenchConfig {
+        cuda_device,
         exe: std::env::current_exe().context("locating the codebegen binary")?,
         model: args.model,
         data_dir: args.data_dir.unwrap_or_else(crate::paths::default_data_dir),
