@@ -110,18 +110,7 @@ impl LlamaModel {
         weights: ModelWeights,
         cache: CacheConfig,
     ) -> Result<Self, InferenceError> {
-        if cache.block_size == 0 || cache.num_blocks == 0 {
-            return Err(InferenceError::InvalidRequest(format!(
-                "the KV cache needs at least one block of at least one position, got {cache:?}"
-            )));
-        }
-        if weights.layers.len() != config.n_layers {
-            return Err(InferenceError::Model(format!(
-                "{} decoder blocks loaded, the config says {}",
-                weights.layers.len(),
-                config.n_layers
-            )));
-        }
+        check_model(&config, &weights, cache)?;
         let kv_cache = KvCache::new(cache, config.n_layers, config.n_kv_heads, config.head_dim);
         Ok(Self {
             inv_freq: ops::rope_inv_freq(config.head_dim, config.rope_theta),
@@ -180,6 +169,27 @@ impl LlamaModel {
             self.config.vocab_size,
         )
     }
+}
+
+/// Rejects an empty cache and weights whose depth is not the config's.
+fn check_model(
+    config: &ModelConfig,
+    weights: &ModelWeights,
+    cache: CacheConfig,
+) -> Result<(), InferenceError> {
+    if cache.block_size == 0 || cache.num_blocks == 0 {
+        return Err(InferenceError::InvalidRequest(format!(
+            "the KV cache needs at least one block of at least one position, got {cache:?}"
+        )));
+    }
+    if weights.layers.len() != config.n_layers {
+        return Err(InferenceError::Model(format!(
+            "{} decoder blocks loaded, the config says {}",
+            weights.layers.len(),
+            config.n_layers
+        )));
+    }
+    Ok(())
 }
 
 /// The config, weights and header of a GGUF file (llama or qwen2).

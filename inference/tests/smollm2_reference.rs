@@ -8,7 +8,7 @@
 //! `CODEBEGEN_REQUIRE_MODEL=1`. The GPU test also skips without a CUDA device unless
 //! `CODEBEGEN_REQUIRE_GPU=1`. Run it in release: candle is ~100x slower unoptimised.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
@@ -184,6 +184,18 @@ fn greedy_output_matches_candle_quantized_llama_up_to_near_ties() {
     );
 }
 
+/// Every prompt as a ChatML user turn, encoded.
+fn encoded_prompts(tokenizer: &Tokenizer) -> Vec<Vec<u32>> {
+    PROMPTS
+        .iter()
+        .map(|p| {
+            tokenizer
+                .encode(&chatml(&[ChatMessage::user(*p)], true))
+                .expect("encode")
+        })
+        .collect()
+}
+
 /// Greedy decoding of all prompts together: one forward step runs every sequence.
 fn ours_batched(model: &mut dyn Forward, prompts: &[Vec<u32>]) -> Vec<Vec<u32>> {
     let blocks_each = model.num_blocks() / prompts.len();
@@ -231,14 +243,7 @@ fn greedy_output_is_the_same_alone_and_batched() {
     };
     let (mut model, content) = LlamaModel::from_gguf(&path, cache).expect("load our model");
     let tokenizer = Tokenizer::from_gguf(&content).expect("tokenizer");
-    let prompts: Vec<Vec<u32>> = PROMPTS
-        .iter()
-        .map(|p| {
-            tokenizer
-                .encode(&chatml(&[ChatMessage::user(*p)], true))
-                .expect("encode")
-        })
-        .collect();
+    let prompts = encoded_prompts(&tokenizer);
     let alone: Vec<Vec<u32>> = prompts.iter().map(|p| ours(&mut model, p).0).collect();
     let batched = ours_batched(&mut model, &prompts);
     assert_eq!(alone, batched);
@@ -256,7 +261,7 @@ const GPU_LOGIT_TOLERANCE: f32 = 2.0;
 /// Greedy decoding of every prompt on `device` (the device forward pass) and on the CPU
 /// engine: the same tokens (or a swap at a near-tie), logits within `GPU_LOGIT_TOLERANCE` while
 /// they agree, and the same tokens on `device` alone and batched.
-fn check_device_against_cpu(label: &str, device: &mut dyn Forward, path: &PathBuf) {
+fn check_device_against_cpu(label: &str, device: &mut dyn Forward, path: &Path) {
     let cache = CacheConfig {
         block_size: device.block_size(),
         num_blocks: device.num_blocks(),
@@ -264,14 +269,7 @@ fn check_device_against_cpu(label: &str, device: &mut dyn Forward, path: &PathBu
     };
     let (mut cpu, content) = LlamaModel::from_gguf(path, cache).expect("load on the CPU");
     let tokenizer = Tokenizer::from_gguf(&content).expect("tokenizer");
-    let prompts: Vec<Vec<u32>> = PROMPTS
-        .iter()
-        .map(|p| {
-            tokenizer
-                .encode(&chatml(&[ChatMessage::user(*p)], true))
-                .expect("encode")
-        })
-        .collect();
+    let prompts = encoded_prompts(&tokenizer);
     let mut failures = Vec::new();
     let mut alone = Vec::new();
     for (prompt, ids) in PROMPTS.iter().zip(&prompts) {

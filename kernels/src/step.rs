@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use cudarc::driver::{DeviceRepr, ValidAsZeroBits};
 
-use crate::gpu::ops::{check, need, KvWriteShape, PagedAttentionShape, QuantFormat, RotaryShape};
+use crate::gpu::checks::{self, need};
+use crate::gpu::ops::{KvWriteShape, PagedAttentionShape, QuantFormat, RotaryShape};
 use crate::gpu::{GpuError, GpuFloat, GpuKernels};
 use crate::reference::{self, PagedCache};
 
@@ -336,23 +337,19 @@ impl StepKernels for HostKernels {
         dim: usize,
         eps: f32,
     ) -> Result<(), GpuError> {
-        const OP: &str = "rmsnorm_residual";
-        let elems = rows.saturating_mul(dim);
-        need(OP, "x", x.len(), elems)?;
-        need(OP, "residual", residual.len(), elems)?;
-        need(OP, "out", out.len(), elems)?;
-        need(OP, "weight", weight.len(), dim)?;
-        if elems == 0 {
-            return Ok(());
+        let lens = [x.len(), residual.len(), weight.len(), out.len()];
+        checks::rmsnorm_residual(lens, rows, dim)?;
+        let elems = rows * dim;
+        if elems > 0 {
+            reference::rmsnorm_residual(
+                &x[..elems],
+                &mut residual[..elems],
+                &weight[..dim],
+                &mut out[..elems],
+                dim,
+                eps,
+            );
         }
-        reference::rmsnorm_residual(
-            &x[..elems],
-            &mut residual[..elems],
-            &weight[..dim],
-            &mut out[..elems],
-            dim,
-            eps,
-        );
         Ok(())
     }
 
@@ -365,33 +362,19 @@ impl StepKernels for HostKernels {
         sin: &Self::Buf<f32>,
         shape: RotaryShape,
     ) -> Result<(), GpuError> {
-        const OP: &str = "rotary";
-        check(OP, shape.head_dim.is_multiple_of(2), || {
-            format!("head_dim {} is odd", shape.head_dim)
-        })?;
-        let half = shape.head_dim / 2;
-        let q_len = shape.tokens * shape.n_heads * shape.head_dim;
-        let k_len = shape.tokens * shape.n_kv_heads * shape.head_dim;
-        let table = shape.max_positions * half;
-        need(OP, "q", q.len(), q_len)?;
-        need(OP, "k", k.len(), k_len)?;
-        need(OP, "positions", positions.len(), shape.tokens)?;
-        need(OP, "cos", cos.len(), table)?;
-        need(OP, "sin", sin.len(), table)?;
+        let lens = [q.len(), k.len(), positions.len(), cos.len(), sin.len()];
+        checks::rotary(lens, &shape)?;
+        let (head_dim, interleaved) = (shape.head_dim, shape.interleaved);
+        let q_len = shape.tokens * shape.n_heads * head_dim;
+        let k_len = shape.tokens * shape.n_kv_heads * head_dim;
+        let table = shape.max_positions * (head_dim / 2);
         let positions = &positions[..shape.tokens];
         let (cos, sin) = (&cos[..table], &sin[..table]);
-        let (head_dim, interleaved) = (shape.head_dim, shape.interleaved);
+        let q = &mut q[..q_len];
+        reference::rotary(q, shape.n_heads, head_dim, positions, cos, sin, interleaved);
+        let k = &mut k[..k_len];
         reference::rotary(
-            &mut q[..q_len],
-            shape.n_heads,
-            head_dim,
-            positions,
-            cos,
-            sin,
-            interleaved,
-        );
-        reference::rotary(
-            &mut k[..k_len],
+            k,
             shape.n_kv_heads,
             head_dim,
             positions,
@@ -409,10 +392,7 @@ impl StepKernels for HostKernels {
         out: &mut Self::Buf<T>,
         n: usize,
     ) -> Result<(), GpuError> {
-        const OP: &str = "silu_gate";
-        need(OP, "gate", gate.len(), n)?;
-        need(OP, "up", up.len(), n)?;
-        need(OP, "out", out.len(), n)?;
+        checks::silu_gate([gate.len(), up.len(), out.len()], n)?;
         reference::silu_gate(&gate[..n], &up[..n], &mut out[..n]);
         Ok(())
     }
@@ -427,27 +407,18 @@ impl StepKernels for HostKernels {
         out: &mut Self::Buf<T>,
         shape: &PagedAttentionShape,
     ) -> Result<(), GpuError> {
-        const OP: &str = "paged_attention_decode";
-        check(
-            OP,
-            shape.n_kv_heads > 0 && shape.n_heads.is_multiple_of(shape.n_kv_heads),
-            || {
-                format!(
-                    "{} heads do not share {} KV heads",
-                    shape.n_heads, shape.n_kv_heads
-                )
-            },
-        )?;
-        check(OP, shape.block_size > 0, || "block_size is 0".to_string())?;
+        let lens = [
+            q.len(),
+            k_cache.len(),
+            v_cache.len(),
+            block_tables.len(),
+            context_lens.len(),
+            out.len(),
+        ];
+        checks::paged_attention(lens, shape)?;
         let per_token = shape.batch * shape.n_heads * shape.head_dim;
         let cache = shape.num_blocks * shape.n_kv_heads * shape.block_size * shape.head_dim;
         let tables = shape.batch * shape.max_blocks_per_seq;
-        need(OP, "q", q.len(), per_token)?;
-        need(OP, "out", out.len(), per_token)?;
-        need(OP, "k_cache", k_cache.len(), cache)?;
-        need(OP, "v_cache", v_cache.len(), cache)?;
-        need(OP, "block_tables", block_tables.len(), tables)?;
-        need(OP, "context_lens", context_lens.len(), shape.batch)?;
         let paged = PagedCache {
             keys: &k_cache[..cache],
             values: &v_cache[..cache],
@@ -479,14 +450,8 @@ impl StepKernels for HostKernels {
         n: usize,
         k: usize,
     ) -> Result<(), GpuError> {
-        const OP: &str = "qmatmul";
-        check(OP, k.is_multiple_of(32), || {
-            format!("k = {k} is not a multiple of 32")
-        })?;
+        checks::qmatmul([w.len(), x.len(), y.len()], format, rows, n, k)?;
         let w_bytes = n * (k / 32) * format.block_bytes();
-        need(OP, "w (bytes)", w.len(), w_bytes)?;
-        need(OP, "x", x.len(), rows * k)?;
-        need(OP, "y", y.len(), rows * n)?;
         let result = reference::qmatmul(format, &w[..w_bytes], &x[..rows * k], rows, n, k);
         y[..rows * n].copy_from_slice(&result);
         Ok(())
@@ -501,15 +466,10 @@ impl StepKernels for HostKernels {
         slots: &Self::Buf<i32>,
         shape: &KvWriteShape,
     ) -> Result<(), GpuError> {
-        const OP: &str = "kv_write";
-        check(OP, shape.block_size > 0, || "block_size is 0".to_string())?;
+        let lens = [k.len(), v.len(), k_cache.len(), v_cache.len(), slots.len()];
+        checks::kv_write(lens, shape)?;
         let elems = shape.tokens * shape.n_kv_heads * shape.head_dim;
         let cache = shape.num_blocks * shape.block_size * shape.n_kv_heads * shape.head_dim;
-        need(OP, "k", k.len(), elems)?;
-        need(OP, "v", v.len(), elems)?;
-        need(OP, "k_cache", k_cache.len(), cache)?;
-        need(OP, "v_cache", v_cache.len(), cache)?;
-        need(OP, "slots", slots.len(), shape.tokens)?;
         reference::kv_write(
             &k[..elems],
             &v[..elems],
@@ -528,9 +488,7 @@ impl StepKernels for HostKernels {
         rows: usize,
         cols: usize,
     ) -> Result<(), GpuError> {
-        const OP: &str = "add_bias";
-        need(OP, "x", x.len(), rows * cols)?;
-        need(OP, "bias", bias.len(), cols)?;
+        checks::add_bias([x.len(), bias.len()], rows, cols)?;
         if cols > 0 {
             reference::add_bias(&mut x[..rows * cols], &bias[..cols]);
         }

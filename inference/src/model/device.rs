@@ -215,11 +215,7 @@ impl<K: StepKernels, T: GpuFloat> DeviceModel<K, T> {
         weights: ModelWeights,
         cache: CacheConfig,
     ) -> Result<Self, InferenceError> {
-        if cache.block_size == 0 || cache.num_blocks == 0 {
-            return Err(InferenceError::InvalidRequest(format!(
-                "the KV cache needs at least one block of at least one position, got {cache:?}"
-            )));
-        }
+        super::check_model(&config, &weights, cache)?;
         let device = kernels.as_ref();
         let (q_dim, kv_dim) = (config.q_dim(), config.kv_dim());
         let ffn = config.intermediate_size;
@@ -247,13 +243,6 @@ impl<K: StepKernels, T: GpuFloat> DeviceModel<K, T> {
                 up,
                 down: DeviceMatrix::whole(device, &layer.down)?,
             });
-        }
-        if layers.len() != config.n_layers {
-            return Err(InferenceError::Model(format!(
-                "{} decoder blocks loaded, the config says {}",
-                layers.len(),
-                config.n_layers
-            )));
         }
         let output = DeviceMatrix::whole(device, weights.output())?;
         let cache_len = cache.num_blocks * cache.block_size * kv_dim;

@@ -7,6 +7,7 @@
 //!   device for the life of the process.
 //! - [`ops`]: the safe launch wrappers, with their shapes and dtypes.
 
+pub(crate) mod checks;
 pub mod compile;
 pub mod device;
 mod error;

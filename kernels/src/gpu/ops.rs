@@ -7,6 +7,7 @@
 
 #![allow(unsafe_code)]
 
+use super::checks::{self, check, int, need};
 use super::sources::DType;
 use super::{GpuError, GpuKernels};
 use cudarc::driver::{CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits};
@@ -57,9 +58,7 @@ const THREADS: u32 = 256;
 /// Threads per block of paged attention and the quantized matmul.
 const SMALL_THREADS: u32 = 128;
 /// The grid is capped here; the kernels loop over the rest (grid-stride).
-const MAX_GRID: usize = 65_535;
-/// Shared memory a block may use without opting in.
-const SHARED_LIMIT_BYTES: usize = 48 * 1024 - 32 * 4;
+pub(crate) const MAX_GRID: usize = 65_535;
 /// Rows the quantized matmul kernel takes per launch (`CB_QMATMUL_MAX_ROWS`).
 pub const QMATMUL_MAX_ROWS: usize = 8;
 /// The sampler counts in f32, exact up to 2^24.
@@ -152,38 +151,6 @@ impl QuantFormat {
     }
 }
 
-pub(crate) fn need(op: &'static str, what: &str, have: usize, want: usize) -> Result<(), GpuError> {
-    if have < want {
-        return Err(GpuError::Shape {
-            op,
-            reason: format!("{what} holds {have} elements, {want} needed"),
-        });
-    }
-    Ok(())
-}
-
-pub(crate) fn int(op: &'static str, what: &str, value: usize) -> Result<i32, GpuError> {
-    i32::try_from(value).map_err(|_| GpuError::Shape {
-        op,
-        reason: format!("{what} = {value} does not fit an int"),
-    })
-}
-
-pub(crate) fn check(
-    op: &'static str,
-    ok: bool,
-    reason: impl FnOnce() -> String,
-) -> Result<(), GpuError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(GpuError::Shape {
-            op,
-            reason: reason(),
-        })
-    }
-}
-
 fn grid(items: usize, per_block: usize) -> u32 {
     // Clamped to MAX_GRID, which fits u32.
     u32::try_from(items.div_ceil(per_block).clamp(1, MAX_GRID)).unwrap_or(1)
@@ -213,13 +180,9 @@ impl GpuKernels {
         eps: f32,
     ) -> Result<(), GpuError> {
         const OP: &str = "rmsnorm_residual";
-        let elems = rows.saturating_mul(dim);
-        need(OP, "x", x.len(), elems)?;
-        need(OP, "residual", residual.len(), elems)?;
-        need(OP, "out", out.len(), elems)?;
-        need(OP, "weight", weight.len(), dim)?;
-        let (rows_arg, dim_arg) = (int(OP, "rows", rows)?, int(OP, "dim", dim)?);
-        if elems == 0 {
+        let lens = [x.len(), residual.len(), weight.len(), out.len()];
+        let [rows_arg, dim_arg] = checks::rmsnorm_residual(lens, rows, dim)?;
+        if rows * dim == 0 {
             return Ok(());
         }
         let function = self.function(OP, T::DTYPE)?;
@@ -245,34 +208,9 @@ impl GpuKernels {
         shape: RotaryShape,
     ) -> Result<(), GpuError> {
         const OP: &str = "rotary";
-        check(OP, shape.head_dim.is_multiple_of(2), || {
-            format!("head_dim {} is odd", shape.head_dim)
-        })?;
-        let half = shape.head_dim / 2;
-        need(
-            OP,
-            "q",
-            q.len(),
-            shape.tokens * shape.n_heads * shape.head_dim,
-        )?;
-        need(
-            OP,
-            "k",
-            k.len(),
-            shape.tokens * shape.n_kv_heads * shape.head_dim,
-        )?;
-        need(OP, "positions", positions.len(), shape.tokens)?;
-        need(OP, "cos", cos.len(), shape.max_positions * half)?;
-        need(OP, "sin", sin.len(), shape.max_positions * half)?;
-        let pairs = shape.tokens * (shape.n_heads + shape.n_kv_heads) * half;
-        let args = [
-            int(OP, "tokens", shape.tokens)?,
-            int(OP, "n_heads", shape.n_heads)?,
-            int(OP, "n_kv_heads", shape.n_kv_heads)?,
-            int(OP, "head_dim", shape.head_dim)?,
-            i32::from(shape.interleaved),
-            int(OP, "max_positions", shape.max_positions)?,
-        ];
+        let lens = [q.len(), k.len(), positions.len(), cos.len(), sin.len()];
+        let args = checks::rotary(lens, &shape)?;
+        let pairs = shape.tokens * (shape.n_heads + shape.n_kv_heads) * (shape.head_dim / 2);
         if pairs == 0 {
             return Ok(());
         }
@@ -297,13 +235,7 @@ impl GpuKernels {
         n: usize,
     ) -> Result<(), GpuError> {
         const OP: &str = "silu_gate";
-        need(OP, "gate", gate.len(), n)?;
-        need(OP, "up", up.len(), n)?;
-        need(OP, "out", out.len(), n)?;
-        let n_arg = i64::try_from(n).map_err(|_| GpuError::Shape {
-            op: OP,
-            reason: format!("n = {n} is too large"),
-        })?;
+        let n_arg = checks::silu_gate([gate.len(), up.len(), out.len()], n)?;
         if n == 0 {
             return Ok(());
         }
@@ -367,53 +299,19 @@ impl GpuKernels {
         shape: &PagedAttentionShape,
     ) -> Result<(), GpuError> {
         const OP: &str = "paged_attention_decode";
-        check(
-            OP,
-            shape.n_kv_heads > 0 && shape.n_heads.is_multiple_of(shape.n_kv_heads),
-            || {
-                format!(
-                    "{} heads do not share {} KV heads evenly",
-                    shape.n_heads, shape.n_kv_heads
-                )
-            },
-        )?;
-        check(OP, shape.block_size > 0, || "block_size is 0".to_string())?;
-        let shared_bytes = (shape.head_dim + shape.max_context) * 4;
-        check(OP, shared_bytes <= SHARED_LIMIT_BYTES, || {
-            format!(
-                "head_dim + max_context = {} floats exceed shared memory",
-                shape.head_dim + shape.max_context
-            )
-        })?;
-        let per_token = shape.batch * shape.n_heads * shape.head_dim;
-        let cache = shape.num_blocks * shape.n_kv_heads * shape.block_size * shape.head_dim;
-        need(OP, "q", q.len(), per_token)?;
-        need(OP, "out", out.len(), per_token)?;
-        need(OP, "k_cache", k_cache.len(), cache)?;
-        need(OP, "v_cache", v_cache.len(), cache)?;
-        need(
-            OP,
-            "block_tables",
+        let lens = [
+            q.len(),
+            k_cache.len(),
+            v_cache.len(),
             block_tables.len(),
-            shape.batch * shape.max_blocks_per_seq,
-        )?;
-        need(OP, "context_lens", context_lens.len(), shape.batch)?;
-        let args = [
-            int(OP, "n_heads", shape.n_heads)?,
-            int(OP, "n_kv_heads", shape.n_kv_heads)?,
-            int(OP, "head_dim", shape.head_dim)?,
-            int(OP, "block_size", shape.block_size)?,
-            int(OP, "max_blocks_per_seq", shape.max_blocks_per_seq)?,
-            int(OP, "num_blocks", shape.num_blocks)?,
-            int(OP, "max_context", shape.max_context)?,
+            context_lens.len(),
+            out.len(),
         ];
-        if per_token == 0 {
+        let (args, shared) = checks::paged_attention(lens, shape)?;
+        if shape.batch * shape.n_heads * shape.head_dim == 0 {
             return Ok(());
         }
-        check(OP, shape.batch <= MAX_GRID, || {
-            format!("batch {} exceeds {MAX_GRID}", shape.batch)
-        })?;
-        // Both fit: n_heads was converted to an int above and batch is at most MAX_GRID.
+        // Both fit: the checks converted n_heads to an int and bound batch by the grid.
         let grid_dim = (
             u32::try_from(shape.n_heads).unwrap_or(u32::MAX),
             u32::try_from(shape.batch).unwrap_or(1),
@@ -432,7 +330,6 @@ impl GpuKernels {
             launch.arg(value);
         }
         launch.arg(&shape.scale);
-        let shared = u32::try_from(shared_bytes).unwrap_or(u32::MAX);
         // SAFETY: the arguments match `paged_attention_decode_<dtype>`; q, out, the caches and
         // the tables were checked above, the dynamic shared memory holds head_dim + max_context
         // floats, and the kernel cuts contexts and skips out-of-range blocks.
@@ -458,19 +355,7 @@ impl GpuKernels {
         k: usize,
     ) -> Result<(), GpuError> {
         const OP: &str = "qmatmul";
-        check(OP, k.is_multiple_of(32), || {
-            format!("k = {k} is not a multiple of 32")
-        })?;
-        need(
-            OP,
-            "w (bytes)",
-            w.len(),
-            n * (k / 32) * format.block_bytes(),
-        )?;
-        need(OP, "x", x.len(), rows.saturating_mul(k))?;
-        need(OP, "y", y.len(), rows.saturating_mul(n))?;
-        let (n_arg, k_arg) = (int(OP, "n", n)?, int(OP, "k", k)?);
-        int(OP, "rows * n", rows.saturating_mul(n))?;
+        let [n_arg, k_arg] = checks::qmatmul([w.len(), x.len(), y.len()], format, rows, n, k)?;
         if rows == 0 || n == 0 {
             return Ok(());
         }
@@ -508,27 +393,9 @@ impl GpuKernels {
         shape: &KvWriteShape,
     ) -> Result<(), GpuError> {
         const OP: &str = "kv_write";
-        check(OP, shape.block_size > 0, || "block_size is 0".to_string())?;
-        let width = shape.n_kv_heads * shape.head_dim;
-        let elems = shape.tokens.saturating_mul(width);
-        let cache = shape.num_blocks * shape.block_size * width;
-        need(OP, "k", k.len(), elems)?;
-        need(OP, "v", v.len(), elems)?;
-        need(OP, "k_cache", k_cache.len(), cache)?;
-        need(OP, "v_cache", v_cache.len(), cache)?;
-        need(OP, "slots", slots.len(), shape.tokens)?;
-        let args = [
-            int(OP, "tokens", shape.tokens)?,
-            int(OP, "n_kv_heads", shape.n_kv_heads)?,
-            int(OP, "head_dim", shape.head_dim)?,
-            int(OP, "block_size", shape.block_size)?,
-            int(OP, "num_blocks", shape.num_blocks)?,
-        ];
-        int(
-            OP,
-            "num_blocks * block_size",
-            shape.num_blocks * shape.block_size,
-        )?;
+        let lens = [k.len(), v.len(), k_cache.len(), v_cache.len(), slots.len()];
+        let args = checks::kv_write(lens, shape)?;
+        let elems = shape.tokens * shape.n_kv_heads * shape.head_dim;
         if elems == 0 {
             return Ok(());
         }
@@ -553,10 +420,8 @@ impl GpuKernels {
         cols: usize,
     ) -> Result<(), GpuError> {
         const OP: &str = "add_bias";
-        let elems = rows.saturating_mul(cols);
-        need(OP, "x", x.len(), elems)?;
-        need(OP, "bias", bias.len(), cols)?;
-        let (rows_arg, cols_arg) = (int(OP, "rows", rows)?, int(OP, "cols", cols)?);
+        let [rows_arg, cols_arg] = checks::add_bias([x.len(), bias.len()], rows, cols)?;
+        let elems = rows * cols;
         if elems == 0 {
             return Ok(());
         }
