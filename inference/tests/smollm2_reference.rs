@@ -86,6 +86,22 @@ fn ours(model: &mut dyn Forward, prompt: &[u32]) -> (Vec<u32>, Vec<Vec<f32>>) {
     (tokens, all_logits)
 }
 
+/// The largest |logit| difference between two greedy runs over the steps before their tokens
+/// first differ.
+fn max_diff_while_in_step(a: (&[u32], &[Vec<f32>]), b: (&[u32], &[Vec<f32>])) -> f32 {
+    a.1.iter()
+        .zip(b.1)
+        .zip(a.0.iter().zip(b.0))
+        .take_while(|(_, (x, y))| x == y)
+        .map(|((x, y), _)| {
+            x.iter()
+                .zip(y)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0f32, f32::max)
+        })
+        .fold(0.0f32, f32::max)
+}
+
 /// Greedy decoding with candle-transformers' `quantized_llama` on the same file.
 fn reference(path: &PathBuf, prompt: &[u32]) -> (Vec<u32>, Vec<Vec<f32>>) {
     let device = Device::Cpu;
@@ -139,18 +155,7 @@ fn greedy_output_matches_candle_quantized_llama_up_to_near_ties() {
         let ids = tokenizer.encode(&text).expect("encode");
         let (our_tokens, our_logits) = ours(&mut model, &ids);
         let (ref_tokens, ref_logits) = reference(&path, &ids);
-        let worst = our_logits
-            .iter()
-            .zip(&ref_logits)
-            .zip(our_tokens.iter().zip(&ref_tokens))
-            .take_while(|(_, (a, b))| a == b)
-            .map(|((a, b), _)| {
-                a.iter()
-                    .zip(b)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0f32, f32::max)
-            })
-            .fold(0.0f32, f32::max);
+        let worst = max_diff_while_in_step((&our_tokens, &our_logits), (&ref_tokens, &ref_logits));
         println!(
             "{prompt:?}: {} prompt tokens, max |logit diff| while in step {worst:e}\n  ours: {:?}\n  text: {:?}",
             ids.len(),
@@ -280,17 +285,8 @@ fn check_device_against_cpu(label: &str, device: &mut dyn Forward, path: &Path) 
             .zip(&device_tokens)
             .take_while(|(a, b)| a == b)
             .count();
-        let worst = cpu_logits
-            .iter()
-            .zip(&device_logits)
-            .take(agreeing)
-            .map(|(a, b)| {
-                a.iter()
-                    .zip(b)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0f32, f32::max)
-            })
-            .fold(0.0f32, f32::max);
+        let worst =
+            max_diff_while_in_step((&cpu_tokens, &cpu_logits), (&device_tokens, &device_logits));
         println!(
             "{label} {prompt:?}: tokens {device_tokens:?}, max |{label} - CPU logit| {worst:e}\n  text: {:?}",
             tokenizer.decode(&device_tokens).unwrap_or_default()
