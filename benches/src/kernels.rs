@@ -5,7 +5,9 @@
 //! Bytes are the minimum traffic of each kernel (every input read once, every output written
 //! once); the sampler's bisection reads its logits many times, so its figure is "effective".
 
-use codebegen_kernels::gpu::ops::{PagedAttentionShape, QuantFormat, RotaryShape, SamplingParams};
+use codebegen_kernels::gpu::ops::{
+    KvWriteShape, PagedAttentionShape, QuantFormat, RotaryShape, SamplingParams,
+};
 use codebegen_kernels::gpu::{GpuError, GpuFloat, GpuKernels};
 use cudarc::driver::{CudaSlice, DeviceRepr, ValidAsZeroBits};
 use half::bf16;
@@ -152,7 +154,42 @@ impl Bench<'_> {
             (3 * n * size) as u64,
             seconds,
         );
+        let seconds = self.time(|| gpu.add_bias(&mut out, &weight, rows, dim))?;
+        self.record(
+            "add_bias",
+            dtype,
+            format!("{rows}x{dim}"),
+            (2 * rows * dim * size) as u64,
+            seconds,
+        );
         drop((x, residual, out, weight));
+
+        // A prefill of 8192 tokens into a cache of twice that many slots, scattered.
+        let write = KvWriteShape {
+            tokens: 8192,
+            n_kv_heads: 8,
+            head_dim: 128,
+            block_size: 16,
+            num_blocks: 1024,
+        };
+        let width = write.n_kv_heads * write.head_dim;
+        let k = self.zeros::<T>(write.tokens * width)?;
+        let v = self.zeros::<T>(write.tokens * width)?;
+        let cache_len = write.num_blocks * write.block_size * width;
+        let mut k_cache = self.zeros::<T>(cache_len)?;
+        let mut v_cache = self.zeros::<T>(cache_len)?;
+        let slots: Vec<i32> = (0..write.tokens as i32).map(|t| (t * 2) ^ 16).collect();
+        let slots = self.upload(&slots)?;
+        let seconds =
+            self.time(|| gpu.kv_write(&k, &v, &mut k_cache, &mut v_cache, &slots, &write))?;
+        self.record(
+            "kv_write",
+            dtype,
+            "8192 tokens, 8 KV heads x 128".into(),
+            (4 * write.tokens * width * size) as u64,
+            seconds,
+        );
+        drop((k, v, k_cache, v_cache, slots));
 
         let shape = RotaryShape {
             tokens: 8192,
@@ -235,8 +272,13 @@ impl Bench<'_> {
         );
         drop((keys, values));
 
-        for format in [QuantFormat::Q8_0, QuantFormat::Q4_1] {
-            let (rows, n, k) = (8, 14_336, 4096);
+        for (format, rows) in [
+            (QuantFormat::Q8_0, 8),
+            (QuantFormat::Q4_1, 8),
+            // Past 8 rows: consecutive launches, each reading the weights again.
+            (QuantFormat::Q4_1, 32),
+        ] {
+            let (n, k) = (14_336, 4096);
             let weight_bytes = n * k / 32 * format.block_bytes();
             let w = self.zeros::<u8>(weight_bytes)?;
             let x = self.zeros::<T>(rows * k)?;

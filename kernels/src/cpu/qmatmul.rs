@@ -186,6 +186,9 @@ impl QMatrix {
 thread_local! {
     /// Quantized-activation buffers of the calling thread, reused across calls.
     static ACTIVATIONS: RefCell<QuantizedActivations> = RefCell::new(QuantizedActivations::default());
+    /// The same activations laid out for the AVX2 loop, reused the same way.
+    #[cfg(target_arch = "x86_64")]
+    static TRANSPOSED: RefCell<quant::avx2::Transposed> = RefCell::new(Default::default());
 }
 
 /// Multiply-adds below which a call runs on the calling thread only.
@@ -224,10 +227,12 @@ pub fn matmul(w: &QMatrix, x: &[f32], batch: usize, out: &mut [f32]) {
     acts.fill(x, w.cols);
     #[cfg(target_arch = "x86_64")]
     if let (Some(simd), Some(format)) = (quant::avx2::available(), avx2_format(w.kind)) {
-        let transposed = quant::avx2::transpose(&acts);
+        let mut transposed = TRANSPOSED.take();
+        transposed.fill(&acts);
         run(tasks, |t| {
             quant::avx2::int_rows(simd, format, t, &transposed)
         });
+        TRANSPOSED.set(transposed);
         ACTIVATIONS.set(acts);
         return;
     }

@@ -31,7 +31,7 @@ pub(crate) enum Avx2Format {
     Q8_0,
 }
 
-/// Runs `task` (weights in `format`) against `acts` (from [`transpose`]) with the AVX2 loop.
+/// Runs `task` (weights in `format`) against `acts` (see [`Transposed::fill`]) with the AVX2 loop.
 pub(crate) fn int_rows(simd: V3, format: Avx2Format, task: RowTask<'_>, acts: &Transposed) {
     simd.vectorize(Rows {
         simd,
@@ -157,7 +157,8 @@ struct ActBlock {
 
 /// The activations laid out block-major, `[block][batch row]`, so the inner loop walks memory
 /// in order without bounds checks; the blocks' scaled sums (for formats with a min) are kept
-/// apart, eight batch rows to a vector.
+/// apart, eight batch rows to a vector. Refilled in place, so a thread's buffers are reused.
+#[derive(Default)]
 pub(crate) struct Transposed {
     blocks: Vec<ActBlock>,
     /// `[block][batch row]`, each block's row padded with zeros to a multiple of 8.
@@ -165,28 +166,35 @@ pub(crate) struct Transposed {
     padded_batch: usize,
 }
 
-/// `acts` (row-major `[batch row][block]`) transposed.
-pub(crate) fn transpose(acts: &QuantizedActivations) -> Transposed {
-    let groups = acts.groups_per_row;
-    let batch = acts.q.len() / groups.max(1);
-    let padded_batch = batch.next_multiple_of(8);
-    let mut blocks = Vec::with_capacity(acts.q.len());
-    let mut sums = vec![0.0; groups * padded_batch];
-    for k in 0..groups {
-        for b in 0..batch {
-            let index = b * groups + k;
-            blocks.push(ActBlock {
-                q: acts.q[index],
-                d: acts.d[index],
-            });
-            sums[k * padded_batch + b] = acts.s[index];
+impl Transposed {
+    /// Lays out `acts` (row-major `[batch row][block]`), reusing this buffer's storage.
+    pub(crate) fn fill(&mut self, acts: &QuantizedActivations) {
+        let groups = acts.groups_per_row;
+        let batch = acts.q.len() / groups.max(1);
+        self.padded_batch = batch.next_multiple_of(8);
+        self.blocks.clear();
+        self.blocks.reserve(acts.q.len());
+        self.sums.clear();
+        self.sums.resize(groups * self.padded_batch, 0.0);
+        for k in 0..groups {
+            for b in 0..batch {
+                let index = b * groups + k;
+                self.blocks.push(ActBlock {
+                    q: acts.q[index],
+                    d: acts.d[index],
+                });
+                self.sums[k * self.padded_batch + b] = acts.s[index];
+            }
         }
     }
-    Transposed {
-        blocks,
-        sums,
-        padded_batch,
-    }
+}
+
+/// `acts` transposed into a new buffer.
+#[cfg(test)]
+fn transpose(acts: &QuantizedActivations) -> Transposed {
+    let mut transposed = Transposed::default();
+    transposed.fill(acts);
+    transposed
 }
 
 /// Weight rows taken together: each activation block is loaded once for all of them.
