@@ -66,7 +66,7 @@ trait Block {
     /// Whether the block adds `min · s` (the activation block's scaled sum).
     const HAS_MIN: bool;
     /// The 32 weights as bytes for `vpmaddubsw`, the scale and the min.
-    fn unpack(simd: V3, block: &[u8]) -> Unpacked;
+    fn unpack(simd: V3, block: &[u8], f16_table: &F16Table) -> Unpacked;
     /// The i16 pair sums of weights times activations `x`.
     fn products(simd: V3, w: &Unpacked, x: __m256i) -> __m256i;
 }
@@ -99,7 +99,7 @@ impl Block for Q4_1 {
     const HAS_MIN: bool = true;
 
     #[inline(always)]
-    fn unpack(simd: V3, block: &[u8]) -> Unpacked {
+    fn unpack(simd: V3, block: &[u8], f16_table: &F16Table) -> Unpacked {
         let packed: __m128i = cast(*array_at::<16>(block, 4));
         let mask: __m128i = cast([0x0fu8; 16]);
         let low = simd.sse2._mm_and_si128(packed, mask);
@@ -110,8 +110,8 @@ impl Block for Q4_1 {
         Unpacked {
             weights,
             signs: weights,
-            scale: f16_at_inline(block, 0),
-            min: f16_at_inline(block, 2),
+            scale: f16_table.at(block, 0),
+            min: f16_table.at(block, 2),
         }
     }
 
@@ -129,12 +129,12 @@ impl Block for Q8_0 {
     const HAS_MIN: bool = false;
 
     #[inline(always)]
-    fn unpack(simd: V3, block: &[u8]) -> Unpacked {
+    fn unpack(simd: V3, block: &[u8], f16_table: &F16Table) -> Unpacked {
         let signed: __m256i = cast(*array_at::<32>(block, 2));
         Unpacked {
             weights: simd.avx2._mm256_sign_epi8(signed, signed),
             signs: signed,
-            scale: f16_at_inline(block, 0),
+            scale: f16_table.at(block, 0),
             min: 0.0,
         }
     }
@@ -144,6 +144,31 @@ impl Block for Q8_0 {
         // |w| · (x with w's sign) = w · x; 128 · 127 · 2 fits i16.
         let signed_x = simd.avx2._mm256_sign_epi8(x, w.signs);
         simd.avx2._mm256_maddubs_epi16(w.weights, signed_x)
+    }
+}
+
+/// Every f16 bit pattern's f32 value (256 KiB): a block's scale and min are one load each
+/// instead of a bit-level conversion per block and weight row (ggml does the same).
+pub(crate) struct F16Table(Box<[f32; 1 << 16]>);
+
+impl F16Table {
+    /// The process-wide table, built on first use.
+    fn get() -> &'static F16Table {
+        static TABLE: std::sync::OnceLock<F16Table> = std::sync::OnceLock::new();
+        TABLE.get_or_init(|| {
+            let mut values = Box::new([0.0f32; 1 << 16]);
+            for (bits, value) in values.iter_mut().enumerate() {
+                let bytes = (bits as u16).to_le_bytes();
+                *value = f16_at_inline(&bytes, 0);
+            }
+            F16Table(values)
+        })
+    }
+
+    /// The little-endian f16 at `at` in `bytes`, as f32.
+    #[inline(always)]
+    fn at(&self, bytes: &[u8], at: usize) -> f32 {
+        self.0[usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]))]
     }
 }
 
@@ -211,6 +236,7 @@ fn rows<B: Block>(simd: V3, task: RowTask<'_>, acts: &Transposed) {
         mut outs,
     } = task;
     let batch = outs.len();
+    let f16_table = F16Table::get();
     let ones = simd.avx._mm256_set1_epi16(1);
     let zero = simd.avx._mm256_setzero_ps();
     let mut acc = vec![[zero; ROWS_AT_ONCE]; batch];
@@ -233,7 +259,7 @@ fn rows<B: Block>(simd: V3, task: RowTask<'_>, acts: &Transposed) {
             // Plain loops, not `array::from_fn`: everything here must inline into the AVX2 context.
             let mut w = [Unpacked::default(); ROWS_AT_ONCE];
             for (w, row) in w.iter_mut().zip(&weight_rows) {
-                *w = B::unpack(simd, &row[k * B::BYTES..(k + 1) * B::BYTES]);
+                *w = B::unpack(simd, &row[k * B::BYTES..(k + 1) * B::BYTES], f16_table);
             }
             for (a, x) in acc.iter_mut().zip(x_blocks) {
                 let q: __m256i = cast(x.q);
@@ -275,6 +301,19 @@ fn rows<B: Block>(simd: V3, task: RowTask<'_>, acts: &Transposed) {
 mod tests {
     use super::*;
     use crate::cpu::quant::{groups, rows as portable};
+
+    #[test]
+    fn the_f16_table_holds_every_pattern_exactly() {
+        let table = F16Table::get();
+        for bits in 0..=u16::MAX {
+            let expected = half::f16::from_bits(bits).to_f32();
+            let got = table.at(&bits.to_le_bytes(), 0);
+            assert!(
+                got.to_bits() == expected.to_bits() || (got.is_nan() && expected.is_nan()),
+                "{bits:#06x}: {got} vs {expected}"
+            );
+        }
+    }
 
     /// Weight rows of `blocks` blocks each, with sane f16 scales and mins and varied payloads.
     fn weights(bytes_per_block: usize, n_rows: usize, blocks: usize, has_min: bool) -> Vec<u8> {
