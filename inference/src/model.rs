@@ -23,9 +23,9 @@ use crate::kv_cache::KvCache;
 use crate::weights::{GgufNames, GgufSource, HfNames, ModelWeights, SafetensorsSource};
 use crate::{BatchItem, Forward, InferenceError};
 
-use attention::{attend_head, AttentionShape, SequenceContext};
+use attention::{attend_group, AttentionShape, SequenceContext};
 
-/// Attention work (visible positions times heads, summed over rows) below which the step
+/// Attention work (visible positions times query heads, summed over rows) below which the step
 /// stays on one thread: rayon's fork-join costs more than it saves there.
 const PARALLEL_ATTENTION_WORK: usize = 4096;
 
@@ -392,7 +392,8 @@ struct Rows<'a> {
     items: &'a [usize],
 }
 
-/// Attention for every (row, head): `out` holds `rows x q_dim`, head after head.
+/// Attention for every (row, KV head): `out` holds `rows x q_dim`, head after head; the query
+/// heads sharing a KV head are adjacent, so each group is one contiguous piece of a row.
 fn attend_rows(
     config: &ModelConfig,
     cache: &KvCache,
@@ -403,32 +404,36 @@ fn attend_rows(
     out: &mut [f32],
 ) {
     let head_dim = config.head_dim;
-    let n_heads = config.n_heads;
-    let group = config.n_heads / config.n_kv_heads;
+    let n_kv_heads = config.n_kv_heads;
+    let group_width = config.n_heads / n_kv_heads * head_dim;
     let qkv_width = config.q_dim() + 2 * config.kv_dim();
     let shape = AttentionShape {
         head_dim,
         scale: 1.0 / (head_dim as f32).sqrt(),
     };
-    let one_head = |index: usize, head_out: &mut [f32]| {
-        let (row, head) = (index / n_heads, index % n_heads);
-        let q = &qkv[row * qkv_width + head * head_dim..][..head_dim];
+    let one_group = |index: usize, group_out: &mut [f32]| {
+        let (row, kv_head) = (index / n_kv_heads, index % n_kv_heads);
+        let q = &qkv[row * qkv_width + kv_head * group_width..][..group_width];
         let sequence = SequenceContext {
             cache,
             layer,
             block_table: items[rows.items[row]].block_table,
             len: rows.positions[row] + 1,
         };
-        attend_head(sequence, shape, head / group, q, head_out);
+        attend_group(sequence, shape, kv_head, q, group_out);
     };
-    let work: usize = rows.positions.iter().map(|p| (p + 1) * n_heads).sum();
+    let work: usize = rows
+        .positions
+        .iter()
+        .map(|p| (p + 1) * config.n_heads)
+        .sum();
     if work >= PARALLEL_ATTENTION_WORK {
-        out.par_chunks_mut(head_dim)
+        out.par_chunks_mut(group_width)
             .enumerate()
-            .for_each(|(index, head_out)| one_head(index, head_out));
+            .for_each(|(index, group_out)| one_group(index, group_out));
     } else {
-        out.chunks_exact_mut(head_dim)
+        out.chunks_exact_mut(group_width)
             .enumerate()
-            .for_each(|(index, head_out)| one_head(index, head_out));
+            .for_each(|(index, group_out)| one_group(index, group_out));
     }
 }

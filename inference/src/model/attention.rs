@@ -1,38 +1,35 @@
-//! Causal grouped-query attention of one (row, head) against a sequence's paged cache.
+//! Causal grouped-query attention of one (row, KV head) — the query heads sharing that KV head
+//! — against a sequence's paged cache.
 //!
 //! Softmax runs online over the cache blocks (the running maximum rescales what is already
 //! accumulated), so no score buffer of context length is needed and the step allocates nothing.
-//! An f16 cache's keys and values are widened to f32 (F16C where the CPU has it) just before use.
+//! An f16 cache's keys and values are widened to f32 (F16C where the CPU has it) a tile at a
+//! time, once for all the heads of the group.
 
 use super::ops::{dot, scale_add};
 use crate::kv_cache::{KvCache, KvSlice};
-use half::f16;
 use half::slice::HalfFloatSliceExt;
 
-/// Positions scored at once; blocks larger than this are taken in slices.
-const TILE: usize = 256;
-/// Values widened from f16 at once.
-const WIDEN: usize = 64;
+/// Values of one head widened from f16 (and scored) at once: a tile holds
+/// `WIDEN_VALUES / head_dim` positions, 64 for heads of 64.
+const WIDEN_VALUES: usize = 4096;
+/// Query heads attended together per KV head; larger groups are taken in parts.
+const MAX_GROUP: usize = 32;
 
-/// `dot(q, k)` with `k` widened from f16 in pieces of [`WIDEN`].
-fn dot_f16(q: &[f32], k: &[f16]) -> f32 {
-    let mut buffer = [0.0f32; WIDEN];
-    let mut sum = 0.0;
-    for (q, k) in q.chunks(WIDEN).zip(k.chunks(WIDEN)) {
-        let wide = &mut buffer[..k.len()];
-        k.convert_to_f32_slice(wide);
-        sum += dot(q, wide);
-    }
-    sum
-}
-
-/// `acc = acc * scale + weight * v` with `v` widened from f16 in pieces of [`WIDEN`].
-fn scale_add_f16(acc: &mut [f32], scale: f32, weight: f32, v: &[f16]) {
-    let mut buffer = [0.0f32; WIDEN];
-    for (acc, v) in acc.chunks_mut(WIDEN).zip(v.chunks(WIDEN)) {
-        let wide = &mut buffer[..v.len()];
-        v.convert_to_f32_slice(wide);
-        scale_add(acc, scale, weight, wide);
+/// Positions `range` of `slice` as f32: borrowed from an f32 cache, widened into `buffer` from
+/// an f16 one (one conversion for the whole tile, shared by every head of the group).
+fn widened<'a>(
+    slice: KvSlice<'a>,
+    range: std::ops::Range<usize>,
+    buffer: &'a mut [f32],
+) -> &'a [f32] {
+    match slice {
+        KvSlice::F32(values) => &values[range],
+        KvSlice::F16(values) => {
+            let wide = &mut buffer[..range.len()];
+            values[range].convert_to_f32_slice(wide);
+            wide
+        }
     }
 }
 
@@ -58,70 +55,96 @@ pub struct SequenceContext<'a> {
     pub len: usize,
 }
 
-/// Attention output of one query head: `out = softmax(q . K / sqrt(d)) V` over the visible
-/// positions of `sequence`, `q` and `out` being `head_dim` wide.
-pub fn attend_head(
+/// Attention output of the query heads that share `kv_head`: for each head `h`,
+/// `out[h] = softmax(q[h] . K / sqrt(d)) V` over the visible positions of `sequence`. `q` and
+/// `out` hold the group's heads one after the other, `head_dim` wide each. The cache is read
+/// (and an f16 cache widened) once per tile for the whole group.
+pub fn attend_group(
     sequence: SequenceContext<'_>,
     shape: AttentionShape,
     kv_head: usize,
     q: &[f32],
     out: &mut [f32],
 ) {
+    let head_dim = shape.head_dim;
+    let group = q.len() / head_dim.max(1);
+    if group > MAX_GROUP {
+        let split = MAX_GROUP * head_dim;
+        let (q_first, q_rest) = q.split_at(split);
+        let (out_first, out_rest) = out.split_at_mut(split);
+        attend_group(sequence, shape, kv_head, q_first, out_first);
+        attend_group(sequence, shape, kv_head, q_rest, out_rest);
+        return;
+    }
     let SequenceContext {
         cache,
         layer,
         block_table,
         len: context,
     } = sequence;
-    let head_dim = shape.head_dim;
     let block_size = cache.block_size();
-    let mut scores = [0.0f32; TILE];
-    let mut running_max = f32::NEG_INFINITY;
-    let mut running_sum = 0.0f32;
+    let tile_positions = (WIDEN_VALUES / head_dim.max(1)).max(1);
+    let buffer_len = tile_positions * head_dim;
+    let (mut key_buffer, mut value_buffer) = ([0.0f32; WIDEN_VALUES], [0.0f32; WIDEN_VALUES]);
+    // Heads wider than the stack buffers (none we know of) widen one position at a time here.
+    let (mut key_heap, mut value_heap) = (Vec::new(), Vec::new());
+    let (key_buffer, value_buffer): (&mut [f32], &mut [f32]) = if buffer_len <= WIDEN_VALUES {
+        (&mut key_buffer, &mut value_buffer)
+    } else {
+        key_heap.resize(buffer_len, 0.0);
+        value_heap.resize(buffer_len, 0.0);
+        (&mut key_heap, &mut value_heap)
+    };
+    let mut scores = [0.0f32; WIDEN_VALUES];
+    let mut running_max = [f32::NEG_INFINITY; MAX_GROUP];
+    let mut running_sum = [0.0f32; MAX_GROUP];
     out.fill(0.0);
     let mut start = 0;
     while start < context {
         let block = block_table[start / block_size] as usize;
         let offset = start % block_size;
-        let len = (block_size - offset).min(context - start).min(TILE);
-        let keys = cache.keys(layer, block, kv_head, offset + len);
-        let values = cache.values(layer, block, kv_head, offset + len);
-        let tile = &mut scores[..len];
-        match keys {
-            KvSlice::F16(keys) => {
-                let keys = keys[offset * head_dim..].chunks_exact(head_dim);
-                for (score, key) in tile.iter_mut().zip(keys) {
-                    *score = dot_f16(q, key) * shape.scale;
-                }
+        let len = (block_size - offset)
+            .min(context - start)
+            .min(tile_positions)
+            .min(WIDEN_VALUES);
+        let range = offset * head_dim..(offset + len) * head_dim;
+        let keys = widened(
+            cache.keys(layer, block, kv_head, offset + len),
+            range.clone(),
+            key_buffer,
+        );
+        let values = widened(
+            cache.values(layer, block, kv_head, offset + len),
+            range,
+            value_buffer,
+        );
+        let heads = q
+            .chunks_exact(head_dim)
+            .zip(out.chunks_exact_mut(head_dim))
+            .zip(running_max.iter_mut().zip(running_sum.iter_mut()));
+        for ((q, out), (running_max, running_sum)) in heads {
+            let tile = &mut scores[..len];
+            for (score, key) in tile.iter_mut().zip(keys.chunks_exact(head_dim)) {
+                *score = dot(q, key) * shape.scale;
             }
-            KvSlice::F32(keys) => {
-                let keys = keys[offset * head_dim..].chunks_exact(head_dim);
-                for (score, key) in tile.iter_mut().zip(keys) {
-                    *score = dot(q, key) * shape.scale;
-                }
+            let tile_max = tile.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let new_max = running_max.max(tile_max);
+            let rescale = (*running_max - new_max).exp();
+            *running_sum *= rescale;
+            for (i, (score, value)) in tile.iter().zip(values.chunks_exact(head_dim)).enumerate() {
+                let weight = (score - new_max).exp();
+                *running_sum += weight;
+                let scale = if i == 0 { rescale } else { 1.0 };
+                scale_add(out, scale, weight, value);
             }
+            *running_max = new_max;
         }
-        let tile_max = tile.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let new_max = running_max.max(tile_max);
-        let rescale = (running_max - new_max).exp();
-        running_sum *= rescale;
-        for (i, score) in tile.iter().enumerate() {
-            let weight = (score - new_max).exp();
-            running_sum += weight;
-            let scale = if i == 0 { rescale } else { 1.0 };
-            let at = (offset + i) * head_dim;
-            match values {
-                KvSlice::F16(values) => {
-                    scale_add_f16(out, scale, weight, &values[at..at + head_dim])
-                }
-                KvSlice::F32(values) => scale_add(out, scale, weight, &values[at..at + head_dim]),
-            }
-        }
-        running_max = new_max;
         start += len;
     }
-    let inverse = 1.0 / running_sum;
-    for o in out.iter_mut() {
-        *o *= inverse;
+    for (out, sum) in out.chunks_exact_mut(head_dim).zip(running_sum) {
+        let inverse = 1.0 / sum;
+        for o in out.iter_mut() {
+            *o *= inverse;
+        }
     }
 }
