@@ -103,10 +103,10 @@ pub fn attend_group(
     while start < context {
         let block = block_table[start / block_size] as usize;
         let offset = start % block_size;
+        // At most `tile_positions`, itself at most WIDEN_VALUES (the scores buffer).
         let len = (block_size - offset)
             .min(context - start)
-            .min(tile_positions)
-            .min(WIDEN_VALUES);
+            .min(tile_positions);
         let range = offset * head_dim..(offset + len) * head_dim;
         let keys = widened(
             cache.keys(layer, block, kv_head, offset + len),
