@@ -85,6 +85,10 @@ fn run(cpu_time: bool) -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(600),
     );
+    // `QMATMUL_BATCH=N` measures batch N alone (e.g. to profile one batch size).
+    let only_batch: Option<usize> = std::env::var("QMATMUL_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok());
     println!("rayon threads: {}", rayon::current_num_threads());
     let shapes = [
         (576, 576, QuantKind::Q4_1, GgmlDType::Q4_1),
@@ -105,6 +109,9 @@ fn run(cpu_time: bool) -> Result<(), Box<dyn std::error::Error>> {
 
         let mut single = Duration::ZERO;
         for batch in [1usize, 4, 8, 16] {
+            if only_batch.is_some_and(|only| only != batch) {
+                continue;
+            }
             let x = values(batch * cols, batch as u64);
             let mut out = vec![0f32; batch * rows];
             let t = time(budget, cpu_time, || {
@@ -124,7 +131,7 @@ fn run(cpu_time: bool) -> Result<(), Box<dyn std::error::Error>> {
                     t.as_nanos()
                 );
             }
-            if batch == 1 || batch == 16 {
+            if only_batch.is_none() && (batch == 1 || batch == 16) {
                 let xt = Tensor::from_vec(x.clone(), (batch, cols), &Device::Cpu)?;
                 let tc = time(budget, cpu_time, || {
                     black_box(theirs.forward(black_box(&xt)).expect("candle forward"));

@@ -1,12 +1,19 @@
 //! Hand-vectorised AVX2 row loops for the two formats SmolLM2 ships in: Q4_1 (every projection)
 //! and Q8_0 (the tied embedding, which is also the output head).
 //!
-//! The 32 weights of a block are unpacked once into one 256-bit register and multiplied with
-//! every batch row's 8-bit activations by `vpmaddubsw` (unsigned × signed byte pairs summed to
-//! i16), widened to i32 by `vpmaddwd`, converted to f32 and accumulated per row with the block's
-//! scale in an FMA. This is the arithmetic of ggml's `q4_1·q8_1` and `q8_0·q8_0` dot products
-//! (the same integer sums and scales); only the order of the f32 additions differs from the
-//! portable loop in `rows`.
+//! Eight weight rows are taken at a time. With more than one batch row, their blocks are first
+//! unpacked into a small tile (32 bytes and a scale each, `[block][row]`, in L1), so the unpacking
+//! is paid once per step rather than once per batch row; one batch row reads the blocks straight
+//! from the weights. Each block's 32 weights, in one 256-bit register, are multiplied with the
+//! batch row's 8-bit activations by `vpmaddubsw` (unsigned × signed byte pairs summed to i16),
+//! widened to i32 by `vpmaddwd`, converted to f32 and accumulated with the product of the two
+//! blocks' scales in an FMA, eight accumulators in registers for the whole row of blocks. The
+//! eight lanes of each accumulator are summed by a tree of `vhaddps` at the end.
+//!
+//! This is the arithmetic of ggml's `q4_1·q8_1` and `q8_0·q8_0` dot products (the same integer
+//! sums and scales); only the order of the f32 additions differs from the portable loop in
+//! `rows`. Every output is computed by the same operations whatever the batch size and the
+//! output's place in it, so a sequence's logits do not depend on what it is batched with.
 //!
 //! Everything goes through pulp's safe wrappers of the intrinsics, available only with the
 //! [`V3`] token that proves AVX2 and FMA at run time, so this module needs no `unsafe`.
@@ -65,10 +72,14 @@ trait Block {
     const BYTES: usize;
     /// Whether the block adds `min · s` (the activation block's scaled sum).
     const HAS_MIN: bool;
-    /// The 32 weights as bytes for `vpmaddubsw`, the scale and the min.
+    /// Whether [`Block::products`] reads the signs (kept apart from the weights).
+    const HAS_SIGNS: bool;
+    /// The 32 weights as bytes for `vpmaddubsw`, and the scale.
     fn unpack(simd: V3, block: &[u8], f16_table: &F16Table) -> Unpacked;
-    /// The i16 pair sums of weights times activations `x`.
-    fn products(simd: V3, w: &Unpacked, x: __m256i) -> __m256i;
+    /// The block's min alone (0 for formats without one).
+    fn min(block: &[u8], f16_table: &F16Table) -> f32;
+    /// The i16 pair sums of `weights` (with `signs`, see [`Unpacked`]) times activations `x`.
+    fn products(simd: V3, weights: __m256i, signs: __m256i, x: __m256i) -> __m256i;
 }
 
 #[derive(Clone, Copy)]
@@ -78,18 +89,6 @@ struct Unpacked {
     /// Q8_0: the weights themselves, whose signs move onto the activations.
     signs: __m256i,
     scale: f32,
-    min: f32,
-}
-
-impl Default for Unpacked {
-    fn default() -> Self {
-        Unpacked {
-            weights: cast([0u8; 32]),
-            signs: cast([0u8; 32]),
-            scale: 0.0,
-            min: 0.0,
-        }
-    }
 }
 
 struct Q4_1;
@@ -97,6 +96,7 @@ struct Q4_1;
 impl Block for Q4_1 {
     const BYTES: usize = 20;
     const HAS_MIN: bool = true;
+    const HAS_SIGNS: bool = false;
 
     #[inline(always)]
     fn unpack(simd: V3, block: &[u8], f16_table: &F16Table) -> Unpacked {
@@ -111,14 +111,18 @@ impl Block for Q4_1 {
             weights,
             signs: weights,
             scale: f16_table.at(block, 0),
-            min: f16_table.at(block, 2),
         }
     }
 
     #[inline(always)]
-    fn products(simd: V3, w: &Unpacked, x: __m256i) -> __m256i {
+    fn min(block: &[u8], f16_table: &F16Table) -> f32 {
+        f16_table.at(block, 2)
+    }
+
+    #[inline(always)]
+    fn products(simd: V3, weights: __m256i, _signs: __m256i, x: __m256i) -> __m256i {
         // 15 · 127 · 2 fits i16: no saturation.
-        simd.avx2._mm256_maddubs_epi16(w.weights, x)
+        simd.avx2._mm256_maddubs_epi16(weights, x)
     }
 }
 
@@ -127,6 +131,7 @@ struct Q8_0;
 impl Block for Q8_0 {
     const BYTES: usize = 34;
     const HAS_MIN: bool = false;
+    const HAS_SIGNS: bool = true;
 
     #[inline(always)]
     fn unpack(simd: V3, block: &[u8], f16_table: &F16Table) -> Unpacked {
@@ -135,15 +140,19 @@ impl Block for Q8_0 {
             weights: simd.avx2._mm256_sign_epi8(signed, signed),
             signs: signed,
             scale: f16_table.at(block, 0),
-            min: 0.0,
         }
     }
 
     #[inline(always)]
-    fn products(simd: V3, w: &Unpacked, x: __m256i) -> __m256i {
+    fn min(_block: &[u8], _f16_table: &F16Table) -> f32 {
+        0.0
+    }
+
+    #[inline(always)]
+    fn products(simd: V3, weights: __m256i, signs: __m256i, x: __m256i) -> __m256i {
         // |w| · (x with w's sign) = w · x; 128 · 127 · 2 fits i16.
-        let signed_x = simd.avx2._mm256_sign_epi8(x, w.signs);
-        simd.avx2._mm256_maddubs_epi16(w.weights, signed_x)
+        let signed_x = simd.avx2._mm256_sign_epi8(x, signs);
+        simd.avx2._mm256_maddubs_epi16(weights, signed_x)
     }
 }
 
@@ -176,8 +185,8 @@ impl F16Table {
 #[derive(Clone, Copy)]
 struct ActBlock {
     q: [i8; 32],
-    /// The block's scale.
-    d: f32,
+    /// The block's scale in every lane: multiplied with a weight scale straight from memory.
+    d: [f32; 8],
 }
 
 /// The activations laid out block-major, `[block][batch row]`, so the inner loop walks memory
@@ -188,6 +197,7 @@ pub(crate) struct Transposed {
     blocks: Vec<ActBlock>,
     /// `[block][batch row]`, each block's row padded with zeros to a multiple of 8.
     sums: Vec<f32>,
+    batch: usize,
     padded_batch: usize,
 }
 
@@ -196,6 +206,7 @@ impl Transposed {
     pub(crate) fn fill(&mut self, acts: &QuantizedActivations) {
         let groups = acts.groups_per_row;
         let batch = acts.q.len() / groups.max(1);
+        self.batch = batch;
         self.padded_batch = batch.next_multiple_of(8);
         self.blocks.clear();
         self.blocks.reserve(acts.q.len());
@@ -206,7 +217,7 @@ impl Transposed {
                 let index = b * groups + k;
                 self.blocks.push(ActBlock {
                     q: acts.q[index],
-                    d: acts.d[index],
+                    d: [acts.d[index]; 8],
                 });
                 self.sums[k * self.padded_batch + b] = acts.s[index];
             }
@@ -222,61 +233,65 @@ fn transpose(acts: &QuantizedActivations) -> Transposed {
     transposed
 }
 
-/// Weight rows taken together: each activation block is loaded once for all of them.
-const ROWS_AT_ONCE: usize = 4;
+/// Weight rows taken together: unpacked once, then run against every batch row, whose
+/// accumulators for all of them stay in registers over a whole row of blocks.
+const ROWS_AT_ONCE: usize = 8;
 
-/// [`ROWS_AT_ONCE`] weight rows at a time share each activation load; the last rows of the task
-/// are taken with the rows before them repeated (their results are not written twice).
-#[inline(always)]
-fn rows<B: Block>(simd: V3, task: RowTask<'_>, acts: &Transposed) {
-    let RowTask {
-        data,
-        row_bytes,
-        rows,
-        mut outs,
-    } = task;
-    let batch = outs.len();
-    let f16_table = F16Table::get();
-    let ones = simd.avx._mm256_set1_epi16(1);
-    let zero = simd.avx._mm256_setzero_ps();
-    let mut acc = vec![[zero; ROWS_AT_ONCE]; batch];
-    let mut mins = vec![[zero; ROWS_AT_ONCE]; acts.padded_batch / 8];
-    let mut first = rows.start;
-    while first < rows.end {
-        let taken = (rows.end - first).min(ROWS_AT_ONCE);
-        acc.fill([zero; ROWS_AT_ONCE]);
+/// The blocks of [`ROWS_AT_ONCE`] weight rows, unpacked once and then read by every tile of
+/// batch rows, `[block][weight row]`.
+#[derive(Default)]
+struct WeightTile {
+    weights: Vec<[u8; 32]>,
+    /// Empty for formats without signs.
+    signs: Vec<[u8; 32]>,
+    scales: Vec<f32>,
+}
+
+impl WeightTile {
+    /// Unpacks `rows` into this tile (when `STORE`), and adds each block's `min · s` into `mins`
+    /// (`[batch row group of 8][weight row]`) for formats with a min.
+    #[inline(always)]
+    fn fill<B: Block, const STORE: bool>(
+        &mut self,
+        simd: V3,
+        rows: &[&[u8]; ROWS_AT_ONCE],
+        acts: &Transposed,
+        mins: &mut [[__m256; ROWS_AT_ONCE]],
+    ) {
+        let f16_table = F16Table::get();
+        let zero = simd.avx._mm256_setzero_ps();
+        let blocks = rows[0].len() / B::BYTES;
+        let slots = blocks * ROWS_AT_ONCE;
+        self.weights.resize(slots, [0; 32]);
+        self.signs
+            .resize(if B::HAS_SIGNS { slots } else { 0 }, [0; 32]);
+        self.scales.resize(slots, 0.0);
         mins.fill([zero; ROWS_AT_ONCE]);
-        // Rows past the task's end repeat its last row; only `taken` results are kept.
-        let weight_rows: [&[u8]; ROWS_AT_ONCE] = std::array::from_fn(|j| {
-            let r = first + j.min(taken - 1);
-            &data[r * row_bytes..(r + 1) * row_bytes]
-        });
-        let per_block = acts
-            .blocks
-            .chunks_exact(batch)
-            .zip(acts.sums.chunks_exact(acts.padded_batch));
-        for (k, (x_blocks, sums)) in per_block.enumerate() {
-            // Plain loops, not `array::from_fn`: everything here must inline into the AVX2 context.
-            let mut w = [Unpacked::default(); ROWS_AT_ONCE];
-            for (w, row) in w.iter_mut().zip(&weight_rows) {
-                *w = B::unpack(simd, &row[k * B::BYTES..(k + 1) * B::BYTES], f16_table);
-            }
-            for (a, x) in acc.iter_mut().zip(x_blocks) {
-                let q: __m256i = cast(x.q);
-                for j in 0..ROWS_AT_ONCE {
-                    let pairs = B::products(simd, &w[j], q);
-                    let sums = simd
-                        .avx
-                        ._mm256_cvtepi32_ps(simd.avx2._mm256_madd_epi16(pairs, ones));
-                    let scale = simd.avx._mm256_set1_ps(w[j].scale * x.d);
-                    a[j] = simd.fma._mm256_fmadd_ps(sums, scale, a[j]);
+        if !STORE && !B::HAS_MIN {
+            return;
+        }
+        let per_block = self
+            .weights
+            .chunks_exact_mut(ROWS_AT_ONCE)
+            .zip(self.scales.chunks_exact_mut(ROWS_AT_ONCE))
+            .zip(acts.sums.chunks_exact(acts.padded_batch))
+            .enumerate();
+        for (k, ((weights, scales), sums)) in per_block {
+            let mut min = [zero; ROWS_AT_ONCE];
+            for j in 0..ROWS_AT_ONCE {
+                let row = rows[j];
+                let block = &row[k * B::BYTES..(k + 1) * B::BYTES];
+                if STORE {
+                    let w = B::unpack(simd, block, f16_table);
+                    weights[j] = cast(w.weights);
+                    if B::HAS_SIGNS {
+                        self.signs[k * ROWS_AT_ONCE + j] = cast(w.signs);
+                    }
+                    scales[j] = w.scale;
                 }
+                min[j] = simd.avx._mm256_set1_ps(B::min(block, f16_table));
             }
             if B::HAS_MIN {
-                let mut min = [zero; ROWS_AT_ONCE];
-                for (min, w) in min.iter_mut().zip(&w) {
-                    *min = simd.avx._mm256_set1_ps(w.min);
-                }
                 for (m, s) in mins.iter_mut().zip(sums.chunks_exact(8)) {
                     let s: __m256 = cast(*<&[f32; 8]>::try_from(s).expect("chunks of 8"));
                     for j in 0..ROWS_AT_ONCE {
@@ -285,12 +300,131 @@ fn rows<B: Block>(simd: V3, task: RowTask<'_>, acts: &Transposed) {
                 }
             }
         }
+    }
+}
+
+/// The per-lane sums of the [`ROWS_AT_ONCE`] weight rows of `w` times batch row `b`, over every
+/// block.
+#[inline(always)]
+fn tile<B: Block>(simd: V3, w: &WeightTile, acts: &Transposed, b: usize) -> [__m256; ROWS_AT_ONCE] {
+    let ones = simd.avx._mm256_set1_epi16(1);
+    let zero = simd.avx._mm256_setzero_ps();
+    let mut acc = [zero; ROWS_AT_ONCE];
+    // Formats without signs pass the weights again, unread.
+    let signs = if B::HAS_SIGNS { &w.signs } else { &w.weights };
+    let per_block = acts.blocks.chunks_exact(acts.batch).zip(
+        w.weights
+            .chunks_exact(ROWS_AT_ONCE)
+            .zip(signs.chunks_exact(ROWS_AT_ONCE))
+            .zip(w.scales.chunks_exact(ROWS_AT_ONCE)),
+    );
+    for (x_blocks, ((weights, signs), scales)) in per_block {
+        let x = &x_blocks[b];
+        let q: __m256i = cast(x.q);
+        let d: __m256 = cast(x.d);
+        for j in 0..ROWS_AT_ONCE {
+            let pairs = B::products(simd, cast(weights[j]), cast(signs[j]), q);
+            let sums = simd
+                .avx
+                ._mm256_cvtepi32_ps(simd.avx2._mm256_madd_epi16(pairs, ones));
+            let scale = simd
+                .avx
+                ._mm256_mul_ps(simd.avx._mm256_set1_ps(scales[j]), d);
+            acc[j] = simd.fma._mm256_fmadd_ps(sums, scale, acc[j]);
+        }
+    }
+    acc
+}
+
+/// [`tile`] for weights unpacked as they are read, from the rows themselves: for a batch of one,
+/// where a [`WeightTile`] would be read only once.
+#[inline(always)]
+fn tile_raw<B: Block>(
+    simd: V3,
+    rows: &[&[u8]; ROWS_AT_ONCE],
+    acts: &Transposed,
+    b: usize,
+) -> [__m256; ROWS_AT_ONCE] {
+    let f16_table = F16Table::get();
+    let ones = simd.avx._mm256_set1_epi16(1);
+    let zero = simd.avx._mm256_setzero_ps();
+    let mut acc = [zero; ROWS_AT_ONCE];
+    for (k, x_blocks) in acts.blocks.chunks_exact(acts.batch).enumerate() {
+        let x = &x_blocks[b];
+        let q: __m256i = cast(x.q);
+        let d: __m256 = cast(x.d);
+        for j in 0..ROWS_AT_ONCE {
+            let w = B::unpack(simd, &rows[j][k * B::BYTES..(k + 1) * B::BYTES], f16_table);
+            let pairs = B::products(simd, w.weights, w.signs, q);
+            let sums = simd
+                .avx
+                ._mm256_cvtepi32_ps(simd.avx2._mm256_madd_epi16(pairs, ones));
+            let scale = simd.avx._mm256_mul_ps(simd.avx._mm256_set1_ps(w.scale), d);
+            acc[j] = simd.fma._mm256_fmadd_ps(sums, scale, acc[j]);
+        }
+    }
+    acc
+}
+
+/// The sum of the lanes of each of the eight vectors, in order, as one vector.
+#[inline(always)]
+fn lane_sums(simd: V3, v: &[__m256; 8]) -> __m256 {
+    let avx = simd.avx;
+    // hadd(a, b) = [a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, a6+a7, b4+b5, b6+b7]
+    let h01 = avx._mm256_hadd_ps(v[0], v[1]);
+    let h23 = avx._mm256_hadd_ps(v[2], v[3]);
+    let h45 = avx._mm256_hadd_ps(v[4], v[5]);
+    let h67 = avx._mm256_hadd_ps(v[6], v[7]);
+    // [v0..v3 low-half sums | v0..v3 high-half sums], and the same for v4..v7.
+    let h0123 = avx._mm256_hadd_ps(h01, h23);
+    let h4567 = avx._mm256_hadd_ps(h45, h67);
+    let low = avx._mm256_permute2f128_ps::<0x20>(h0123, h4567);
+    let high = avx._mm256_permute2f128_ps::<0x31>(h0123, h4567);
+    avx._mm256_add_ps(low, high)
+}
+
+/// [`ROWS_AT_ONCE`] weight rows at a time are unpacked once, then run against each batch row;
+/// the last rows of the task are taken with the rows before them repeated (their results are
+/// not written twice).
+#[inline(always)]
+fn rows<B: Block>(simd: V3, task: RowTask<'_>, acts: &Transposed) {
+    let RowTask {
+        data,
+        row_bytes,
+        rows,
+        mut outs,
+    } = task;
+    debug_assert_eq!(outs.len(), acts.batch);
+    let zero = simd.avx._mm256_setzero_ps();
+    let mut mins = vec![[zero; ROWS_AT_ONCE]; acts.padded_batch / 8];
+    let mut tile_buffer = WeightTile::default();
+    let mut first = rows.start;
+    while first < rows.end {
+        let taken = (rows.end - first).min(ROWS_AT_ONCE);
+        // Rows past the task's end repeat its last row; only `taken` results are kept.
+        let weight_rows: [&[u8]; ROWS_AT_ONCE] = std::array::from_fn(|j| {
+            let r = first + j.min(taken - 1);
+            &data[r * row_bytes..(r + 1) * row_bytes]
+        });
+        // One batch row reads each block once: unpacking into the tile first would only add
+        // a store and a load.
+        let raw = acts.batch == 1;
+        if raw {
+            tile_buffer.fill::<B, false>(simd, &weight_rows, acts, &mut mins);
+        } else {
+            tile_buffer.fill::<B, true>(simd, &weight_rows, acts, &mut mins);
+        }
         let i = first - rows.start;
-        for (b, (out, a)) in outs.iter_mut().zip(&acc).enumerate() {
-            let lanes: [[f32; 8]; ROWS_AT_ONCE] = cast(*a);
+        for (b, out) in outs.iter_mut().enumerate() {
+            let acc = if raw {
+                tile_raw::<B>(simd, &weight_rows, acts, b)
+            } else {
+                tile::<B>(simd, &tile_buffer, acts, b)
+            };
+            let sums: [f32; ROWS_AT_ONCE] = cast(lane_sums(simd, &acc));
             let min_lanes: [[f32; 8]; ROWS_AT_ONCE] = cast(mins[b / 8]);
-            for j in 0..taken {
-                out[i + j] = lanes[j].iter().sum::<f32>() + min_lanes[j][b % 8];
+            for (j, out) in out[i..i + taken].iter_mut().enumerate() {
+                *out = sums[j] + min_lanes[j][b % 8];
             }
         }
         first += taken;
@@ -355,7 +489,7 @@ mod tests {
             eprintln!("skipped: this CPU has no AVX2 and FMA");
             return;
         };
-        // 9 rows: two groups of four and a last row alone.
+        // 9 rows: a group of eight and a last row taken with repeats.
         let (n_rows, blocks) = (9, 5);
         let cols = blocks * 32;
         for batch in [1, 3, 8, 11] {
@@ -395,6 +529,48 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_alone_gives_the_same_bits_as_in_a_batch() {
+        let Some(simd) = available() else {
+            eprintln!("skipped: this CPU has no AVX2 and FMA");
+            return;
+        };
+        let (n_rows, blocks, batch) = (11, 4, 5);
+        let cols = blocks * 32;
+        let x: Vec<f32> = (0..batch * cols)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.03)
+            .collect();
+        let run = |format, data: &[u8], row_bytes, x: &[f32], rows: usize| {
+            let mut acts = QuantizedActivations::default();
+            acts.fill(x, cols);
+            let mut out = outputs(n_rows, rows);
+            int_rows(
+                simd,
+                format,
+                task(data, row_bytes, n_rows, &mut out),
+                &transpose(&acts),
+            );
+            out
+        };
+        for (format, bytes, has_min) in
+            [(Avx2Format::Q4_1, 20, true), (Avx2Format::Q8_0, 34, false)]
+        {
+            let data = weights(bytes, n_rows, blocks, has_min);
+            let together = run(format, &data, bytes * blocks, &x, batch);
+            for (b, together) in together.iter().enumerate() {
+                let alone = run(
+                    format,
+                    &data,
+                    bytes * blocks,
+                    &x[b * cols..(b + 1) * cols],
+                    1,
+                );
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&alone[0]), bits(together), "batch row {b}");
             }
         }
     }
