@@ -33,6 +33,13 @@ fn main() -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("usage: MODEL.gguf [TOKENS]"))?,
     );
     let n_tokens: usize = args.next().map_or(Ok(64), |n| n.parse())?;
+    // `FORWARD_SPEED_STREAMS=16` measures that batched decode alone (e.g. to profile it).
+    let only_streams: Option<usize> = std::env::var("FORWARD_SPEED_STREAMS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    if let Some(streams) = only_streams {
+        return batched(&path, n_tokens, streams);
+    }
 
     // candle-transformers reference, one stream.
     let device = Device::Cpu;
@@ -79,15 +86,22 @@ fn main() -> anyhow::Result<()> {
         single_tok_s / reference_tok_s
     );
 
-    // Ours, batched decode: every stream decodes one token per step.
     for streams in [4usize, 8, 16] {
+        batched(&path, n_tokens, streams)?;
+    }
+    Ok(())
+}
+
+/// Ours, batched decode: every stream decodes one token per step.
+fn batched(path: &std::path::Path, n_tokens: usize, streams: usize) -> anyhow::Result<()> {
+    {
         let blocks_each = (PROMPT.len() + n_tokens).div_ceil(16);
         let cache = CacheConfig {
             block_size: 16,
             num_blocks: streams * blocks_each,
             dtype: KvDtype::F16,
         };
-        let (mut model, _) = LlamaModel::from_gguf(&path, cache)?;
+        let (mut model, _) = LlamaModel::from_gguf(path, cache)?;
         let tables: Vec<Vec<u32>> = (0..streams)
             .map(|s| ((s * blocks_each) as u32..((s + 1) * blocks_each) as u32).collect())
             .collect();

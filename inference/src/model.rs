@@ -12,7 +12,9 @@ mod ops;
 
 pub use device::{DeviceModel, HostModel};
 
+use std::cell::Cell;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::quantized::gguf_file::Content;
 use codebegen_kernels::cpu::qmatmul;
@@ -264,6 +266,69 @@ impl Forward for LlamaModel {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        // The whole step runs on a rayon worker: its parallel loops then start from inside the
+        // pool, where the other workers steal their pieces, instead of each being handed to the
+        // pool and waited for from outside it (two thread wake-ups per matmul, about 150 times
+        // per step). The other workers keep looking for those pieces until the step ends rather
+        // than going to sleep between two loops.
+        let done = &AtomicBool::new(false);
+        Ok(rayon::scope(|scope| {
+            for _ in 1..rayon::current_num_threads() {
+                scope.spawn(move |_| keep_stealing(done));
+            }
+            let _stepping = Stepping::start(done);
+            self.step(items)
+        }))
+    }
+}
+
+/// Marks this thread as running a step until dropped, then releases the step's helpers (also
+/// when the step panics, so that the scope's wait for them ends).
+struct Stepping<'a> {
+    done: &'a AtomicBool,
+    was_stepping: bool,
+}
+
+impl<'a> Stepping<'a> {
+    fn start(done: &'a AtomicBool) -> Self {
+        Stepping {
+            done,
+            was_stepping: STEPPING.replace(true),
+        }
+    }
+}
+
+impl Drop for Stepping<'_> {
+    fn drop(&mut self) {
+        STEPPING.set(self.was_stepping);
+        self.done.store(true, Ordering::Release);
+    }
+}
+
+thread_local! {
+    /// Whether this thread is running a step (further down its stack).
+    static STEPPING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs the pool's pending work as it comes until `done`. Returns at once on a thread that is
+/// running a step: that thread picked this up while waiting inside its step, and waiting here
+/// for another step could close a cycle of threads waiting for each other.
+fn keep_stealing(done: &AtomicBool) {
+    if STEPPING.get() {
+        return;
+    }
+    while !done.load(Ordering::Acquire) {
+        match rayon::yield_now() {
+            Some(rayon::Yield::Executed) => {}
+            Some(rayon::Yield::Idle) => std::hint::spin_loop(),
+            None => return,
+        }
+    }
+}
+
+impl LlamaModel {
+    /// One forward step over checked, non-empty `items`: the logits of each item's last token.
+    fn step(&mut self, items: &[BatchItem<'_>]) -> Vec<Vec<f32>> {
         let n_rows: usize = items.iter().map(|item| item.tokens.len()).sum();
         self.scratch.reserve(&self.config, n_rows, items.len());
         let Self {
@@ -318,7 +383,7 @@ impl Forward for LlamaModel {
             items.len(),
             logits,
         );
-        Ok(logits.chunks_exact(vocab).map(<[f32]>::to_vec).collect())
+        logits.chunks_exact(vocab).map(<[f32]>::to_vec).collect()
     }
 }
 

@@ -741,3 +741,48 @@ fn bad_batch_items_are_rejected_before_anything_runs() {
         }
     }
 }
+
+/// Steps started from many threads at once (each step spreads over the same rayon pool and keeps
+/// its other workers busy until it ends) all finish, and each gives the logits it gives alone.
+#[test]
+fn steps_from_many_threads_at_once_finish_with_their_own_logits() {
+    let fixture = std::sync::Arc::new(Fixture::new(Arch::Llama, Format::GgufQ8_0));
+    let run = |fixture: &Fixture| {
+        let tokens = &sequences()[2];
+        let table: Vec<u32> = (0..(tokens.len().div_ceil(BLOCK_SIZE)) as u32).collect();
+        let mut model = fixture.ours();
+        let mut all = Vec::new();
+        for (pos, token) in tokens.iter().enumerate() {
+            let item = BatchItem {
+                tokens: std::slice::from_ref(token),
+                start_pos: pos,
+                block_table: &table,
+            };
+            all.push(model.forward(&[item]).expect("forward"));
+        }
+        all
+    };
+    let alone = run(&fixture);
+    let (sender, finished) = std::sync::mpsc::channel();
+    let threads = 6;
+    for thread in 0..threads {
+        let (sender, fixture) = (sender.clone(), fixture.clone());
+        // Not joined: a thread stuck in a deadlock must not hang the test.
+        std::thread::spawn(move || {
+            for _ in 0..20 {
+                sender
+                    .send((thread, run(&fixture)))
+                    .expect("the test waits for every run");
+            }
+        });
+    }
+    for _ in 0..threads * 20 {
+        let (thread, logits) = finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("every thread's steps finish within 120 s (no deadlock)");
+        assert!(
+            logits == alone,
+            "thread {thread}: logits differ from a run alone"
+        );
+    }
+}

@@ -89,6 +89,7 @@ fn run(cpu_time: bool) -> Result<(), Box<dyn std::error::Error>> {
     let only_batch: Option<usize> = std::env::var("QMATMUL_BATCH")
         .ok()
         .and_then(|v| v.parse().ok());
+    let cold = std::env::var("QMATMUL_COLD").is_ok_and(|v| v == "1");
     println!("rayon threads: {}", rayon::current_num_threads());
     let shapes = [
         (576, 576, QuantKind::Q4_1, GgmlDType::Q4_1),
@@ -101,6 +102,15 @@ fn run(cpu_time: bool) -> Result<(), Box<dyn std::error::Error>> {
         let qt = QTensor::quantize(&w, dtype)?;
         let ours = QMatrix::new(kind, rows, cols, qt.data()?.into_owned())?;
         let theirs = QMatMul::from_qtensor(qt)?;
+        // `QMATMUL_COLD=1` cycles through copies of the weights that together exceed the caches
+        // (64 MB or more), as a model's layers do in a decode step.
+        let copies = if cold {
+            (64_000_000 / ours.data().len()).max(2)
+        } else {
+            1
+        };
+        let all: Vec<QMatrix> = vec![ours.clone(); copies];
+        let mut next = 0usize;
         let bytes = ours.data().len() as f64;
         println!(
             "\n{kind:?} {rows}x{cols} ({:.2} MB of weights)",
@@ -115,7 +125,8 @@ fn run(cpu_time: bool) -> Result<(), Box<dyn std::error::Error>> {
             let x = values(batch * cols, batch as u64);
             let mut out = vec![0f32; batch * rows];
             let t = time(budget, cpu_time, || {
-                matmul(&ours, black_box(&x), batch, black_box(&mut out))
+                next = (next + 1) % all.len();
+                matmul(&all[next], black_box(&x), batch, black_box(&mut out))
             });
             if batch == 1 {
                 single = t;
