@@ -6,7 +6,7 @@
 //! An f16 cache's keys and values are widened to f32 (F16C where the CPU has it) a tile at a
 //! time, once for all the heads of the group.
 
-use super::ops::{dot, scale_add};
+use super::ops::{dot, exp, scale_add};
 use crate::kv_cache::{KvCache, KvSlice};
 use half::slice::HalfFloatSliceExt;
 
@@ -60,6 +60,43 @@ pub struct SequenceContext<'a> {
 /// `out` hold the group's heads one after the other, `head_dim` wide each. The cache is read
 /// (and an f16 cache widened) once per tile for the whole group.
 pub fn attend_group(
+    sequence: SequenceContext<'_>,
+    shape: AttentionShape,
+    kv_head: usize,
+    q: &[f32],
+    out: &mut [f32],
+) {
+    pulp::Arch::new().dispatch(Group {
+        sequence,
+        shape,
+        kv_head,
+        q,
+        out,
+    });
+}
+
+/// [`attend_group`]'s arguments, for pulp to compile [`attend_group_with_simd`] once more with
+/// AVX2/FMA enabled (so that `dot`, `exp` and `scale_add`, inlined into it, use 8 lanes) and
+/// pick that copy when the CPU has them.
+struct Group<'s, 'q, 'o> {
+    sequence: SequenceContext<'s>,
+    shape: AttentionShape,
+    kv_head: usize,
+    q: &'q [f32],
+    out: &'o mut [f32],
+}
+
+impl pulp::WithSimd for Group<'_, '_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        attend_group_with_simd(self.sequence, self.shape, self.kv_head, self.q, self.out);
+    }
+}
+
+#[inline(always)]
+fn attend_group_with_simd(
     sequence: SequenceContext<'_>,
     shape: AttentionShape,
     kv_head: usize,
@@ -129,10 +166,14 @@ pub fn attend_group(
             }
             let tile_max = tile.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let new_max = running_max.max(tile_max);
-            let rescale = (*running_max - new_max).exp();
+            let rescale = exp(*running_max - new_max);
             *running_sum *= rescale;
-            for (i, (score, value)) in tile.iter().zip(values.chunks_exact(head_dim)).enumerate() {
-                let weight = (score - new_max).exp();
+            // The weights of the whole tile first: one vectorised loop.
+            for score in tile.iter_mut() {
+                *score = exp(*score - new_max);
+            }
+            for (i, (&weight, value)) in tile.iter().zip(values.chunks_exact(head_dim)).enumerate()
+            {
                 *running_sum += weight;
                 let scale = if i == 0 { rescale } else { 1.0 };
                 scale_add(out, scale, weight, value);

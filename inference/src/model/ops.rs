@@ -80,6 +80,7 @@ pub fn add_assign(x: &mut [f32], y: &[f32]) {
 }
 
 /// Dot product with eight independent partial sums, so it vectorises.
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
     let chunks_a = a.chunks_exact(8);
@@ -99,15 +100,54 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// `acc = acc * scale + weight * v`.
+#[inline(always)]
 pub fn scale_add(acc: &mut [f32], scale: f32, weight: f32, v: &[f32]) {
     for (a, x) in acc.iter_mut().zip(v) {
         *a = *a * scale + weight * *x;
     }
 }
 
+/// `e^x` within two units in the last place for `x` in `-87..=88` (clamped to that range, so
+/// `-inf` gives about 1.6e-38 instead of 0), in plain arithmetic that vectorises: the range is
+/// reduced to `x = n ln 2 + r` with `|r| <= ln 2 / 2`, `e^r` is a degree-7 polynomial (Cephes'
+/// `expf` coefficients) and `2^n` is built in the exponent bits. Inside an AVX2 context the
+/// `floor` is one instruction; elsewhere it may be a library call.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    // ln 2 in two parts, the first exact in few bits, so `n * LN2_HIGH` is exact.
+    const LN2_HIGH: f32 = 0.693_359_4;
+    const LN2_LOW: f32 = -2.121_944_4e-4;
+    let r = x - n * LN2_HIGH - n * LN2_LOW;
+    let p = ((((1.987_569_2e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 0.166_666_65)
+        * r
+        + 0.5;
+    let e = p * r * r + r + 1.0;
+    // n is in -126..=127 after the clamp: a normal power of two.
+    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exp_is_within_two_ulps_of_the_library_exp() {
+        let mut worst = 0.0f64;
+        let mut x = -87.0f32;
+        while x <= 88.0 {
+            let (ours, exact) = (exp(x) as f64, (x as f64).exp());
+            worst = worst.max((ours - exact).abs() / exact);
+            x += 0.000_731;
+        }
+        // 2 ulps of f32 are at most 2^-22 relative.
+        assert!(worst <= 2.0f64.powi(-22), "worst relative error {worst:e}");
+        assert_eq!(exp(0.0), 1.0);
+        assert!(exp(f32::NEG_INFINITY) < 1e-37);
+        assert!((exp(-1e9) as f64 - (-87.0f64).exp()).abs() < 1e-40);
+    }
 
     #[test]
     fn rms_norm_scales_rows_to_unit_rms() {
