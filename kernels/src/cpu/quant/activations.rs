@@ -26,12 +26,29 @@ impl QuantizedActivations {
         self.q.resize(n, [0; GROUP]);
         self.d.resize(n, 0.0);
         self.s.resize(n, 0.0);
+        pulp::Arch::new().dispatch(Quantize { acts: self, x });
+    }
+}
+
+/// [`QuantizedActivations::fill`]'s loop, for pulp to compile once more with AVX2/FMA enabled
+/// and pick that copy when the CPU has them.
+struct Quantize<'a, 'x> {
+    acts: &'a mut QuantizedActivations,
+    x: &'x [f32],
+}
+
+impl pulp::WithSimd for Quantize<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Quantize { acts, x } = self;
         let blocks = x.chunks_exact(GROUP);
-        let outs = self
+        let outs = acts
             .q
             .iter_mut()
-            .zip(self.d.iter_mut())
-            .zip(self.s.iter_mut());
+            .zip(acts.d.iter_mut())
+            .zip(acts.s.iter_mut());
         for (block, ((q, d), s)) in blocks.zip(outs) {
             let block: &[f32; GROUP] = block.try_into().expect("chunks_exact yields 32 values");
             (*d, *s) = quantize_block(block, q);
