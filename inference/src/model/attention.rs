@@ -8,7 +8,6 @@
 
 use super::ops::{dot, exp, scale_add};
 use crate::kv_cache::{KvCache, KvSlice};
-use half::slice::HalfFloatSliceExt;
 
 /// Values of one head widened from f16 (and scored) at once: a tile holds
 /// `WIDEN_VALUES / head_dim` positions, 64 for heads of 64.
@@ -18,6 +17,7 @@ const MAX_GROUP: usize = 32;
 
 /// Positions `range` of `slice` as f32: borrowed from an f32 cache, widened into `buffer` from
 /// an f16 one (one conversion for the whole tile, shared by every head of the group).
+#[inline(always)]
 fn widened<'a>(
     slice: KvSlice<'a>,
     range: std::ops::Range<usize>,
@@ -27,9 +27,25 @@ fn widened<'a>(
         KvSlice::F32(values) => &values[range],
         KvSlice::F16(values) => {
             let wide = &mut buffer[..range.len()];
-            values[range].convert_to_f32_slice(wide);
+            widen_f16(&values[range], wide);
             wide
         }
+    }
+}
+
+/// `dst[i] = src[i]` as f32, exactly (subnormals, infinities and NaN payloads included), in
+/// integer and float arithmetic that vectorises inside the AVX2 copy of the attention: the
+/// magnitude bits moved into an f32 and scaled by 2^112 re-bias normal and subnormal values.
+#[inline(always)]
+fn widen_f16(src: &[half::f16], dst: &mut [f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        let h = u32::from(s.to_bits());
+        let sign = (h & 0x8000) << 16;
+        let magnitude = h & 0x7fff;
+        let finite = f32::from_bits(magnitude << 13) * f32::from_bits(0x7780_0000);
+        let special = f32::from_bits(0x7f80_0000 | ((magnitude & 0x3ff) << 13));
+        let value = if magnitude >= 0x7c00 { special } else { finite };
+        *d = f32::from_bits(value.to_bits() | sign);
     }
 }
 
@@ -186,6 +202,26 @@ fn attend_group_with_simd(
         let inverse = 1.0 / sum;
         for o in out.iter_mut() {
             *o *= inverse;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widening_is_exact_for_every_f16() {
+        let all: Vec<half::f16> = (0..=u16::MAX).map(half::f16::from_bits).collect();
+        let mut wide = vec![0.0f32; all.len()];
+        widen_f16(&all, &mut wide);
+        for (h, w) in all.iter().zip(&wide) {
+            let expected = h.to_f32();
+            assert!(
+                w.to_bits() == expected.to_bits() || (w.is_nan() && expected.is_nan()),
+                "{:#06x}: {w} vs {expected}",
+                h.to_bits()
+            );
         }
     }
 }
