@@ -261,33 +261,33 @@ impl WeightTile {
         let f16_table = F16Table::get();
         let zero = simd.avx._mm256_setzero_ps();
         let blocks = rows[0].len() / B::BYTES;
-        let slots = blocks * ROWS_AT_ONCE;
-        self.weights.resize(slots, [0; 32]);
-        self.signs
-            .resize(if B::HAS_SIGNS { slots } else { 0 }, [0; 32]);
-        self.scales.resize(slots, 0.0);
         mins.fill([zero; ROWS_AT_ONCE]);
-        if !STORE && !B::HAS_MIN {
+        if STORE {
+            let slots = blocks * ROWS_AT_ONCE;
+            self.weights.resize(slots, [0; 32]);
+            self.signs
+                .resize(if B::HAS_SIGNS { slots } else { 0 }, [0; 32]);
+            self.scales.resize(slots, 0.0);
+        } else if !B::HAS_MIN {
             return;
         }
-        let per_block = self
-            .weights
-            .chunks_exact_mut(ROWS_AT_ONCE)
-            .zip(self.scales.chunks_exact_mut(ROWS_AT_ONCE))
-            .zip(acts.sums.chunks_exact(acts.padded_batch))
+        let per_block = acts
+            .sums
+            .chunks_exact(acts.padded_batch)
+            .take(blocks)
             .enumerate();
-        for (k, ((weights, scales), sums)) in per_block {
+        for (k, sums) in per_block {
             let mut min = [zero; ROWS_AT_ONCE];
             for j in 0..ROWS_AT_ONCE {
-                let row = rows[j];
-                let block = &row[k * B::BYTES..(k + 1) * B::BYTES];
+                let block = &rows[j][k * B::BYTES..(k + 1) * B::BYTES];
                 if STORE {
+                    let slot = k * ROWS_AT_ONCE + j;
                     let w = B::unpack(simd, block, f16_table);
-                    weights[j] = cast(w.weights);
+                    self.weights[slot] = cast(w.weights);
                     if B::HAS_SIGNS {
-                        self.signs[k * ROWS_AT_ONCE + j] = cast(w.signs);
+                        self.signs[slot] = cast(w.signs);
                     }
-                    scales[j] = w.scale;
+                    self.scales[slot] = w.scale;
                 }
                 min[j] = simd.avx._mm256_set1_ps(B::min(block, f16_table));
             }
