@@ -2,9 +2,9 @@
 //! and Q8_0 (the tied embedding, which is also the output head).
 //!
 //! Eight weight rows are taken at a time. With more than one batch row, their blocks are first
-//! unpacked into a small tile (32 bytes and a scale each, `[block][row]`, in L1), so the unpacking
-//! is paid once per step rather than once per batch row; one batch row reads the blocks straight
-//! from the weights. Each block's 32 weights, in one 256-bit register, are multiplied with the
+//! unpacked into a small tile (32 bytes, Q8_0's 32 signs, and a scale each, `[block][row]`, in
+//! L1), so the unpacking is paid once per step rather than once per batch row; one batch row
+//! reads the blocks straight from the weights. Each block's 32 weights, in one 256-bit register, are multiplied with the
 //! batch row's 8-bit activations by `vpmaddubsw` (unsigned × signed byte pairs summed to i16),
 //! widened to i32 by `vpmaddwd`, converted to f32 and accumulated with the product of the two
 //! blocks' scales in an FMA, eight accumulators in registers for the whole row of blocks. The
@@ -307,7 +307,6 @@ impl WeightTile {
 /// block.
 #[inline(always)]
 fn tile<B: Block>(simd: V3, w: &WeightTile, acts: &Transposed, b: usize) -> [__m256; ROWS_AT_ONCE] {
-    let ones = simd.avx._mm256_set1_epi16(1);
     let zero = simd.avx._mm256_setzero_ps();
     let mut acc = [zero; ROWS_AT_ONCE];
     // Formats without signs pass the weights again, unread.
@@ -323,14 +322,8 @@ fn tile<B: Block>(simd: V3, w: &WeightTile, acts: &Transposed, b: usize) -> [__m
         let q: __m256i = cast(x.q);
         let d: __m256 = cast(x.d);
         for j in 0..ROWS_AT_ONCE {
-            let pairs = B::products(simd, cast(weights[j]), cast(signs[j]), q);
-            let sums = simd
-                .avx
-                ._mm256_cvtepi32_ps(simd.avx2._mm256_madd_epi16(pairs, ones));
-            let scale = simd
-                .avx
-                ._mm256_mul_ps(simd.avx._mm256_set1_ps(scales[j]), d);
-            acc[j] = simd.fma._mm256_fmadd_ps(sums, scale, acc[j]);
+            let (weight, sign) = (cast(weights[j]), cast(signs[j]));
+            acc[j] = accumulate::<B>(simd, acc[j], (weight, sign, scales[j]), (q, d));
         }
     }
     acc
@@ -346,7 +339,6 @@ fn tile_raw<B: Block>(
     b: usize,
 ) -> [__m256; ROWS_AT_ONCE] {
     let f16_table = F16Table::get();
-    let ones = simd.avx._mm256_set1_epi16(1);
     let zero = simd.avx._mm256_setzero_ps();
     let mut acc = [zero; ROWS_AT_ONCE];
     for (k, x_blocks) in acts.blocks.chunks_exact(acts.batch).enumerate() {
@@ -355,15 +347,30 @@ fn tile_raw<B: Block>(
         let d: __m256 = cast(x.d);
         for j in 0..ROWS_AT_ONCE {
             let w = B::unpack(simd, &rows[j][k * B::BYTES..(k + 1) * B::BYTES], f16_table);
-            let pairs = B::products(simd, w.weights, w.signs, q);
-            let sums = simd
-                .avx
-                ._mm256_cvtepi32_ps(simd.avx2._mm256_madd_epi16(pairs, ones));
-            let scale = simd.avx._mm256_mul_ps(simd.avx._mm256_set1_ps(w.scale), d);
-            acc[j] = simd.fma._mm256_fmadd_ps(sums, scale, acc[j]);
+            acc[j] = accumulate::<B>(simd, acc[j], (w.weights, w.signs, w.scale), (q, d));
         }
     }
     acc
+}
+
+/// `acc` plus one weight block `(weights, signs, scale)` times one activation block `(q, d)`:
+/// the integer pair sums widened to i32, converted, and scaled by the product of the two scales.
+#[inline(always)]
+fn accumulate<B: Block>(
+    simd: V3,
+    acc: __m256,
+    (weights, signs, weight_scale): (__m256i, __m256i, f32),
+    (q, d): (__m256i, __m256),
+) -> __m256 {
+    let ones = simd.avx._mm256_set1_epi16(1);
+    let pairs = B::products(simd, weights, signs, q);
+    let sums = simd
+        .avx
+        ._mm256_cvtepi32_ps(simd.avx2._mm256_madd_epi16(pairs, ones));
+    let scale = simd
+        .avx
+        ._mm256_mul_ps(simd.avx._mm256_set1_ps(weight_scale), d);
+    simd.fma._mm256_fmadd_ps(sums, scale, acc)
 }
 
 /// The sum of the lanes of each of the eight vectors, in order, as one vector.
