@@ -61,7 +61,7 @@ impl NullaryFnOnce for Rows<'_, '_> {
     #[inline(always)]
     fn call(self) {
         match self.format {
-            Avx2Format::Q4_1 => rows::<Q4_1>(self.simd, self.task, self.acts),
+            Avx2Format::Q4_1 => lane_rows(self.simd, self.task, self.acts),
             Avx2Format::Q8_0 => rows::<Q8_0>(self.simd, self.task, self.acts),
         }
     }
@@ -432,6 +432,176 @@ fn rows<B: Block>(simd: V3, task: RowTask<'_>, acts: &Transposed) {
             let min_lanes: [[f32; 8]; ROWS_AT_ONCE] = cast(mins[b / 8]);
             for (j, out) in out[i..i + taken].iter_mut().enumerate() {
                 *out = sums[j] + min_lanes[j][b % 8];
+            }
+        }
+        first += taken;
+    }
+}
+
+/// Block `k` of [`ROWS_AT_ONCE`] Q4_1 weight rows with the rows in the lanes: 32-bit lane `j`
+/// of chunk `c` holds weights `4c..4c + 4` of row `j` (one byte each, 0..=15), and lane `j` of
+/// `scales` and `mins` is row `j`'s.
+#[derive(Clone, Copy)]
+struct LaneBlock {
+    chunks: [__m256i; 8],
+    scales: __m256,
+    mins: __m256,
+}
+
+impl LaneBlock {
+    /// Block `k` of `rows`, read from their GGUF bytes.
+    #[inline(always)]
+    fn q4_1(simd: V3, rows: &[&[u8]; ROWS_AT_ONCE], k: usize) -> Self {
+        let (avx, avx2) = (simd.avx, simd.avx2);
+        let at = k * Q4_1::BYTES;
+        // Byte i of a block's 16 packs weights i (low nibble) and i + 16 (high nibble), so
+        // 32-bit word t of every row, gathered into one vector with row j in lane j, gives
+        // chunk t in its low nibbles and chunk t + 4 in its high ones.
+        let nibbles = |j: usize| -> __m128i { cast(*array_at::<16>(rows[j], at + 4)) };
+        let (y0, y1, y2, y3) = (
+            avx._mm256_set_m128i(nibbles(4), nibbles(0)),
+            avx._mm256_set_m128i(nibbles(5), nibbles(1)),
+            avx._mm256_set_m128i(nibbles(6), nibbles(2)),
+            avx._mm256_set_m128i(nibbles(7), nibbles(3)),
+        );
+        let t0 = avx2._mm256_unpacklo_epi32(y0, y1);
+        let t1 = avx2._mm256_unpackhi_epi32(y0, y1);
+        let t2 = avx2._mm256_unpacklo_epi32(y2, y3);
+        let t3 = avx2._mm256_unpackhi_epi32(y2, y3);
+        let words = [
+            avx2._mm256_unpacklo_epi64(t0, t2),
+            avx2._mm256_unpackhi_epi64(t0, t2),
+            avx2._mm256_unpacklo_epi64(t1, t3),
+            avx2._mm256_unpackhi_epi64(t1, t3),
+        ];
+        let mask = avx._mm256_set1_epi8(0x0f);
+        let mut chunks = [avx._mm256_setzero_si256(); 8];
+        for (t, word) in words.into_iter().enumerate() {
+            chunks[t] = avx2._mm256_and_si256(word, mask);
+            chunks[t + 4] = avx2._mm256_and_si256(avx2._mm256_srli_epi16::<4>(word), mask);
+        }
+        // Each row's scale (low half) and min (high half) as one 32-bit word per lane.
+        let header: [u32; ROWS_AT_ONCE] =
+            std::array::from_fn(|j| u32::from_le_bytes(*array_at::<4>(rows[j], at)));
+        let header: __m256i = cast(header);
+        let low_half = avx2._mm256_and_si256(header, avx._mm256_set1_epi32(0xffff));
+        LaneBlock {
+            chunks,
+            scales: f16_lanes(simd, low_half),
+            mins: f16_lanes(simd, avx2._mm256_srli_epi32::<16>(header)),
+        }
+    }
+}
+
+/// The f16 in the low 16 bits of each 32-bit lane (the high bits zero), as f32: exact for every
+/// f16, by the same bit arithmetic as [`f16_at_inline`].
+#[inline(always)]
+fn f16_lanes(simd: V3, bits: __m256i) -> __m256 {
+    let (avx, avx2) = (simd.avx, simd.avx2);
+    let magnitude = avx2._mm256_and_si256(bits, avx._mm256_set1_epi32(0x7fff));
+    let sign = avx2._mm256_slli_epi32::<16>(avx2._mm256_xor_si256(bits, magnitude));
+    let finite = avx._mm256_mul_ps(
+        cast(avx2._mm256_slli_epi32::<13>(magnitude)),
+        avx._mm256_set1_ps(f32::from_bits(0x7780_0000)),
+    );
+    // Infinity or NaN: all-ones exponent, the payload kept.
+    let payload = avx2._mm256_and_si256(magnitude, avx._mm256_set1_epi32(0x3ff));
+    let special: __m256 = cast(avx2._mm256_or_si256(
+        avx2._mm256_slli_epi32::<13>(payload),
+        avx._mm256_set1_epi32(0x7f80_0000),
+    ));
+    let is_special = avx2._mm256_cmpgt_epi32(magnitude, avx._mm256_set1_epi32(0x7bff));
+    let value = avx._mm256_blendv_ps(finite, special, cast(is_special));
+    avx._mm256_or_ps(value, cast(sign))
+}
+
+/// The outputs of eight weight rows (one per lane) for the `N` batch rows from `b0`, given the
+/// rows' blocks in order. Per block, the integer dot products of all eight rows come out of
+/// eight `vpmaddubsw`, each against four activation bytes broadcast to every lane and summed in
+/// i16 (8 · 2 · 15 · 127 fits), so one conversion and one scale serve the eight rows.
+#[inline(always)]
+fn lanes_q4_1<const N: usize, W: std::borrow::Borrow<LaneBlock>>(
+    simd: V3,
+    blocks: impl Iterator<Item = W>,
+    acts: &Transposed,
+    b0: usize,
+) -> [__m256; N] {
+    let (avx, avx2, fma) = (simd.avx, simd.avx2, simd.fma);
+    let zero = avx._mm256_setzero_ps();
+    let ones = avx._mm256_set1_epi16(1);
+    let mut acc = [zero; N];
+    let mut acc_min = [zero; N];
+    let per_block = acts
+        .blocks
+        .chunks_exact(acts.batch)
+        .zip(acts.sums.chunks_exact(acts.padded_batch))
+        .zip(blocks);
+    for ((x_blocks, sums), w) in per_block {
+        let w = w.borrow();
+        for n in 0..N {
+            let x = &x_blocks[b0 + n];
+            let words: [i32; 8] = cast(x.q);
+            let mut pairs = avx._mm256_setzero_si256();
+            for (chunk, word) in w.chunks.iter().zip(words) {
+                let product = avx2._mm256_maddubs_epi16(*chunk, avx._mm256_set1_epi32(word));
+                pairs = avx2._mm256_add_epi16(pairs, product);
+            }
+            let dots = avx._mm256_cvtepi32_ps(avx2._mm256_madd_epi16(pairs, ones));
+            let scale = avx._mm256_mul_ps(w.scales, cast(x.d));
+            acc[n] = fma._mm256_fmadd_ps(dots, scale, acc[n]);
+            let s = avx._mm256_set1_ps(sums[b0 + n]);
+            acc_min[n] = fma._mm256_fmadd_ps(w.mins, s, acc_min[n]);
+        }
+    }
+    std::array::from_fn(|n| avx._mm256_add_ps(acc[n], acc_min[n]))
+}
+
+/// [`ROWS_AT_ONCE`] Q4_1 weight rows at a time: with more than one batch row, their blocks are
+/// unpacked once into a tile of [`LaneBlock`]s that the batch rows then read two at a time; one
+/// batch row unpacks them as it goes. A task's last rows are taken with the rows before them
+/// repeated (their results are not written twice).
+#[inline(always)]
+fn lane_rows(simd: V3, task: RowTask<'_>, acts: &Transposed) {
+    let RowTask {
+        data,
+        row_bytes,
+        rows,
+        mut outs,
+    } = task;
+    debug_assert_eq!(outs.len(), acts.batch);
+    let blocks = row_bytes / Q4_1::BYTES;
+    let mut tile: Vec<LaneBlock> = Vec::new();
+    let mut first = rows.start;
+    while first < rows.end {
+        let taken = (rows.end - first).min(ROWS_AT_ONCE);
+        let weight_rows: [&[u8]; ROWS_AT_ONCE] = std::array::from_fn(|j| {
+            let r = first + j.min(taken - 1);
+            &data[r * row_bytes..(r + 1) * row_bytes]
+        });
+        let i = first - rows.start;
+        let mut write = |b: usize, sums: __m256| {
+            let sums: [f32; ROWS_AT_ONCE] = cast(sums);
+            outs[b][i..i + taken].copy_from_slice(&sums[..taken]);
+        };
+        if acts.batch == 1 {
+            let unpacked = (0..blocks).map(|k| LaneBlock::q4_1(simd, &weight_rows, k));
+            let [sums] = lanes_q4_1::<1, _>(simd, unpacked, acts, 0);
+            write(0, sums);
+        } else {
+            tile.clear();
+            for k in 0..blocks {
+                tile.push(LaneBlock::q4_1(simd, &weight_rows, k));
+            }
+            let mut b = 0;
+            while b + 2 <= acts.batch {
+                let [s0, s1] = lanes_q4_1::<2, _>(simd, tile.iter(), acts, b);
+                write(b, s0);
+                write(b + 1, s1);
+                b += 2;
+            }
+            if b < acts.batch {
+                let [sums] = lanes_q4_1::<1, _>(simd, tile.iter(), acts, b);
+                write(b, sums);
             }
         }
         first += taken;
