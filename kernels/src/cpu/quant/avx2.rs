@@ -1,19 +1,23 @@
 //! Hand-vectorised AVX2 row loops for the two formats SmolLM2 ships in: Q4_1 (every projection)
 //! and Q8_0 (the tied embedding, which is also the output head).
 //!
-//! Eight weight rows are taken at a time. With more than one batch row, their blocks are first
-//! unpacked into a small tile (32 bytes, Q8_0's 32 signs, and a scale each, `[block][row]`, in
-//! L1), so the unpacking is paid once per step rather than once per batch row; one batch row
-//! reads the blocks straight from the weights. Each block's 32 weights, in one 256-bit register, are multiplied with the
-//! batch row's 8-bit activations by `vpmaddubsw` (unsigned × signed byte pairs summed to i16),
-//! widened to i32 by `vpmaddwd`, converted to f32 and accumulated with the product of the two
-//! blocks' scales in an FMA, eight accumulators in registers for the whole row of blocks. The
-//! eight lanes of each accumulator are summed by a tree of `vhaddps` at the end.
+//! Eight weight rows are taken at a time, one per 32-bit lane: for each block, a 4 × 4 transpose
+//! of 32-bit words per 128-bit half gathers chunk `c` (weights `4c..4c + 4`) of all eight rows
+//! into one vector, and their eight scales (and mins) into another. Each chunk is multiplied with
+//! four bytes of the batch row's 8-bit activations, broadcast to every lane, by `vpmaddubsw`
+//! (unsigned × signed byte pairs summed to i16; Q8_0's signs move onto the activations first).
+//! Eight chunks make a block, so lane `j` ends up with row `j`'s exact integer dot product with
+//! the activation block, and one conversion, one product of scales and one FMA serve eight
+//! rows. The lanes are the outputs: nothing is summed across lanes at the end.
 //!
-//! This is the arithmetic of ggml's `q4_1·q8_1` and `q8_0·q8_0` dot products (the same integer
-//! sums and scales); only the order of the f32 additions differs from the portable loop in
-//! `rows`. Every output is computed by the same operations whatever the batch size and the
-//! output's place in it, so a sequence's logits do not depend on what it is batched with.
+//! With more than one batch row, each block of the eight rows is unpacked once per call into a
+//! small tile in L1 that every batch row then reads; one batch row unpacks the blocks as it reads
+//! them.
+//!
+//! The integer sums are those of ggml's `q4_1·q8_1` and `q8_0·q8_0` dot products; per row, the
+//! f32 sum then runs over the blocks in order (the portable loop in `rows` adds the same terms in
+//! another order). Every output is computed by the same operations whatever the batch size and
+//! the output's place in it, so a sequence's logits do not depend on what it is batched with.
 //!
 //! Everything goes through pulp's safe wrappers of the intrinsics, available only with the
 //! [`V3`] token that proves AVX2 and FMA at run time, so this module needs no `unsafe`.
@@ -22,8 +26,8 @@ use pulp::x86::V3;
 use pulp::{cast, NullaryFnOnce};
 
 use super::activations::QuantizedActivations;
+use super::array_at;
 use super::rows::RowTask;
-use super::{array_at, f16_at_inline};
 use core::arch::x86_64::{__m128i, __m256, __m256i};
 
 /// The AVX2 token, when this CPU has AVX2 and FMA.
@@ -61,123 +65,9 @@ impl NullaryFnOnce for Rows<'_, '_> {
     #[inline(always)]
     fn call(self) {
         match self.format {
-            Avx2Format::Q4_1 => lane_rows(self.simd, self.task, self.acts),
+            Avx2Format::Q4_1 => rows::<Q4_1>(self.simd, self.task, self.acts),
             Avx2Format::Q8_0 => rows::<Q8_0>(self.simd, self.task, self.acts),
         }
-    }
-}
-
-/// One block format: its size, and its contribution to one row given the row's activations.
-trait Block {
-    const BYTES: usize;
-    /// Whether the block adds `min · s` (the activation block's scaled sum).
-    const HAS_MIN: bool;
-    /// Whether [`Block::products`] reads the signs (kept apart from the weights).
-    const HAS_SIGNS: bool;
-    /// The 32 weights as bytes for `vpmaddubsw`, and the scale.
-    fn unpack(simd: V3, block: &[u8], f16_table: &F16Table) -> Unpacked;
-    /// The block's min alone (0 for formats without one).
-    fn min(block: &[u8], f16_table: &F16Table) -> f32;
-    /// The i16 pair sums of `weights` (with `signs`, see [`Unpacked`]) times activations `x`.
-    fn products(simd: V3, weights: __m256i, signs: __m256i, x: __m256i) -> __m256i;
-}
-
-#[derive(Clone, Copy)]
-struct Unpacked {
-    /// Q4_1: the nibbles 0..=15 (unsigned); Q8_0: |w|.
-    weights: __m256i,
-    /// Q8_0: the weights themselves, whose signs move onto the activations.
-    signs: __m256i,
-    scale: f32,
-}
-
-struct Q4_1;
-
-impl Block for Q4_1 {
-    const BYTES: usize = 20;
-    const HAS_MIN: bool = true;
-    const HAS_SIGNS: bool = false;
-
-    #[inline(always)]
-    fn unpack(simd: V3, block: &[u8], f16_table: &F16Table) -> Unpacked {
-        let packed: __m128i = cast(*array_at::<16>(block, 4));
-        let mask: __m128i = cast([0x0fu8; 16]);
-        let low = simd.sse2._mm_and_si128(packed, mask);
-        let high = simd
-            .sse2
-            ._mm_and_si128(simd.sse2._mm_srli_epi16::<4>(packed), mask);
-        let weights = simd.avx._mm256_set_m128i(high, low);
-        Unpacked {
-            weights,
-            signs: weights,
-            scale: f16_table.at(block, 0),
-        }
-    }
-
-    #[inline(always)]
-    fn min(block: &[u8], f16_table: &F16Table) -> f32 {
-        f16_table.at(block, 2)
-    }
-
-    #[inline(always)]
-    fn products(simd: V3, weights: __m256i, _signs: __m256i, x: __m256i) -> __m256i {
-        // 15 · 127 · 2 fits i16: no saturation.
-        simd.avx2._mm256_maddubs_epi16(weights, x)
-    }
-}
-
-struct Q8_0;
-
-impl Block for Q8_0 {
-    const BYTES: usize = 34;
-    const HAS_MIN: bool = false;
-    const HAS_SIGNS: bool = true;
-
-    #[inline(always)]
-    fn unpack(simd: V3, block: &[u8], f16_table: &F16Table) -> Unpacked {
-        let signed: __m256i = cast(*array_at::<32>(block, 2));
-        Unpacked {
-            weights: simd.avx2._mm256_sign_epi8(signed, signed),
-            signs: signed,
-            scale: f16_table.at(block, 0),
-        }
-    }
-
-    #[inline(always)]
-    fn min(_block: &[u8], _f16_table: &F16Table) -> f32 {
-        0.0
-    }
-
-    #[inline(always)]
-    fn products(simd: V3, weights: __m256i, signs: __m256i, x: __m256i) -> __m256i {
-        // |w| · (x with w's sign) = w · x; 128 · 127 · 2 fits i16.
-        let signed_x = simd.avx2._mm256_sign_epi8(x, signs);
-        simd.avx2._mm256_maddubs_epi16(weights, signed_x)
-    }
-}
-
-/// Every f16 bit pattern's f32 value (256 KiB): a block's scale and min are one load each
-/// instead of a bit-level conversion per block and weight row (ggml does the same).
-pub(crate) struct F16Table(Box<[f32; 1 << 16]>);
-
-impl F16Table {
-    /// The process-wide table, built on first use.
-    fn get() -> &'static F16Table {
-        static TABLE: std::sync::OnceLock<F16Table> = std::sync::OnceLock::new();
-        TABLE.get_or_init(|| {
-            let mut values = Box::new([0.0f32; 1 << 16]);
-            for (bits, value) in values.iter_mut().enumerate() {
-                let bytes = (bits as u16).to_le_bytes();
-                *value = f16_at_inline(&bytes, 0);
-            }
-            F16Table(values)
-        })
-    }
-
-    /// The little-endian f16 at `at` in `bytes`, as f32.
-    #[inline(always)]
-    fn at(&self, bytes: &[u8], at: usize) -> f32 {
-        self.0[usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]))]
     }
 }
 
@@ -233,247 +123,55 @@ fn transpose(acts: &QuantizedActivations) -> Transposed {
     transposed
 }
 
-/// Weight rows taken together: unpacked once, then run against every batch row, whose
-/// accumulators for all of them stay in registers over a whole row of blocks.
+/// Weight rows taken together, one per lane of the results.
 const ROWS_AT_ONCE: usize = 8;
 
-/// The blocks of [`ROWS_AT_ONCE`] weight rows, unpacked once and then read by every tile of
-/// batch rows, `[block][weight row]`.
-#[derive(Default)]
-struct WeightTile {
-    weights: Vec<[u8; 32]>,
-    /// Empty for formats without signs.
-    signs: Vec<[u8; 32]>,
-    scales: Vec<f32>,
+/// One block format, read [`ROWS_AT_ONCE`] rows at a time with the rows in the lanes: 32-bit
+/// lane `j` of chunk `c` holds weights `4c..4c + 4` of row `j`, so the integer dot products of
+/// all eight rows with one activation block come out of eight `vpmaddubsw`, each against four
+/// activation bytes broadcast to every lane.
+trait Lanes {
+    /// Bytes of one GGUF block.
+    const BYTES: usize;
+    /// Block `k` of eight rows, unpacked.
+    type Block;
+    /// Block `k` of `rows`, read from their GGUF bytes.
+    fn unpack(simd: V3, rows: &[&[u8]; ROWS_AT_ONCE], k: usize) -> Self::Block;
+    /// Adds block `w` times activation block `x` (scaled sum `s`) into `acc`: the scaled dot
+    /// products into `acc[0]`, the `min · s` terms (formats with a min) into `acc[1]`.
+    fn accumulate(simd: V3, w: &Self::Block, x: &ActBlock, s: f32, acc: &mut [__m256; 2]);
 }
 
-impl WeightTile {
-    /// Unpacks `rows` into this tile (when `STORE`), and adds each block's `min · s` into `mins`
-    /// (`[batch row group of 8][weight row]`) for formats with a min.
-    #[inline(always)]
-    fn fill<B: Block, const STORE: bool>(
-        &mut self,
-        simd: V3,
-        rows: &[&[u8]; ROWS_AT_ONCE],
-        acts: &Transposed,
-        mins: &mut [[__m256; ROWS_AT_ONCE]],
-    ) {
-        let f16_table = F16Table::get();
-        let zero = simd.avx._mm256_setzero_ps();
-        let blocks = rows[0].len() / B::BYTES;
-        mins.fill([zero; ROWS_AT_ONCE]);
-        if STORE {
-            let slots = blocks * ROWS_AT_ONCE;
-            self.weights.resize(slots, [0; 32]);
-            self.signs
-                .resize(if B::HAS_SIGNS { slots } else { 0 }, [0; 32]);
-            self.scales.resize(slots, 0.0);
-        } else if !B::HAS_MIN {
-            return;
-        }
-        let per_block = acts
-            .sums
-            .chunks_exact(acts.padded_batch)
-            .take(blocks)
-            .enumerate();
-        for (k, sums) in per_block {
-            let mut min = [zero; ROWS_AT_ONCE];
-            for j in 0..ROWS_AT_ONCE {
-                let block = &rows[j][k * B::BYTES..(k + 1) * B::BYTES];
-                if STORE {
-                    let slot = k * ROWS_AT_ONCE + j;
-                    let w = B::unpack(simd, block, f16_table);
-                    self.weights[slot] = cast(w.weights);
-                    if B::HAS_SIGNS {
-                        self.signs[slot] = cast(w.signs);
-                    }
-                    self.scales[slot] = w.scale;
-                }
-                min[j] = simd.avx._mm256_set1_ps(B::min(block, f16_table));
-            }
-            if B::HAS_MIN {
-                for (m, s) in mins.iter_mut().zip(sums.chunks_exact(8)) {
-                    let s: __m256 = cast(*<&[f32; 8]>::try_from(s).expect("chunks of 8"));
-                    for j in 0..ROWS_AT_ONCE {
-                        m[j] = simd.fma._mm256_fmadd_ps(min[j], s, m[j]);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The per-lane sums of the [`ROWS_AT_ONCE`] weight rows of `w` times batch row `b`, over every
-/// block.
-#[inline(always)]
-fn tile<B: Block>(simd: V3, w: &WeightTile, acts: &Transposed, b: usize) -> [__m256; ROWS_AT_ONCE] {
-    let zero = simd.avx._mm256_setzero_ps();
-    let mut acc = [zero; ROWS_AT_ONCE];
-    // Formats without signs pass the weights again, unread.
-    let signs = if B::HAS_SIGNS { &w.signs } else { &w.weights };
-    let per_block = acts.blocks.chunks_exact(acts.batch).zip(
-        w.weights
-            .chunks_exact(ROWS_AT_ONCE)
-            .zip(signs.chunks_exact(ROWS_AT_ONCE))
-            .zip(w.scales.chunks_exact(ROWS_AT_ONCE)),
-    );
-    for (x_blocks, ((weights, signs), scales)) in per_block {
-        let x = &x_blocks[b];
-        let q: __m256i = cast(x.q);
-        let d: __m256 = cast(x.d);
-        for j in 0..ROWS_AT_ONCE {
-            let (weight, sign) = (cast(weights[j]), cast(signs[j]));
-            acc[j] = accumulate::<B>(simd, acc[j], (weight, sign, scales[j]), (q, d));
-        }
-    }
-    acc
-}
-
-/// [`tile`] for weights unpacked as they are read, from the rows themselves: for a batch of one,
-/// where a [`WeightTile`] would be read only once.
-#[inline(always)]
-fn tile_raw<B: Block>(
-    simd: V3,
-    rows: &[&[u8]; ROWS_AT_ONCE],
-    acts: &Transposed,
-    b: usize,
-) -> [__m256; ROWS_AT_ONCE] {
-    let f16_table = F16Table::get();
-    let zero = simd.avx._mm256_setzero_ps();
-    let mut acc = [zero; ROWS_AT_ONCE];
-    for (k, x_blocks) in acts.blocks.chunks_exact(acts.batch).enumerate() {
-        let x = &x_blocks[b];
-        let q: __m256i = cast(x.q);
-        let d: __m256 = cast(x.d);
-        for j in 0..ROWS_AT_ONCE {
-            let w = B::unpack(simd, &rows[j][k * B::BYTES..(k + 1) * B::BYTES], f16_table);
-            acc[j] = accumulate::<B>(simd, acc[j], (w.weights, w.signs, w.scale), (q, d));
-        }
-    }
-    acc
-}
-
-/// `acc` plus one weight block `(weights, signs, scale)` times one activation block `(q, d)`:
-/// the integer pair sums widened to i32, converted, and scaled by the product of the two scales.
-#[inline(always)]
-fn accumulate<B: Block>(
-    simd: V3,
-    acc: __m256,
-    (weights, signs, weight_scale): (__m256i, __m256i, f32),
-    (q, d): (__m256i, __m256),
-) -> __m256 {
-    let ones = simd.avx._mm256_set1_epi16(1);
-    let pairs = B::products(simd, weights, signs, q);
-    let sums = simd
-        .avx
-        ._mm256_cvtepi32_ps(simd.avx2._mm256_madd_epi16(pairs, ones));
-    let scale = simd
-        .avx
-        ._mm256_mul_ps(simd.avx._mm256_set1_ps(weight_scale), d);
-    simd.fma._mm256_fmadd_ps(sums, scale, acc)
-}
-
-/// The sum of the lanes of each of the eight vectors, in order, as one vector.
-#[inline(always)]
-fn lane_sums(simd: V3, v: &[__m256; 8]) -> __m256 {
-    let avx = simd.avx;
-    // hadd(a, b) = [a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, a6+a7, b4+b5, b6+b7]
-    let h01 = avx._mm256_hadd_ps(v[0], v[1]);
-    let h23 = avx._mm256_hadd_ps(v[2], v[3]);
-    let h45 = avx._mm256_hadd_ps(v[4], v[5]);
-    let h67 = avx._mm256_hadd_ps(v[6], v[7]);
-    // [v0..v3 low-half sums | v0..v3 high-half sums], and the same for v4..v7.
-    let h0123 = avx._mm256_hadd_ps(h01, h23);
-    let h4567 = avx._mm256_hadd_ps(h45, h67);
-    let low = avx._mm256_permute2f128_ps::<0x20>(h0123, h4567);
-    let high = avx._mm256_permute2f128_ps::<0x31>(h0123, h4567);
-    avx._mm256_add_ps(low, high)
-}
-
-/// [`ROWS_AT_ONCE`] weight rows at a time are unpacked once, then run against each batch row;
-/// the last rows of the task are taken with the rows before them repeated (their results are
-/// not written twice).
-#[inline(always)]
-fn rows<B: Block>(simd: V3, task: RowTask<'_>, acts: &Transposed) {
-    let RowTask {
-        data,
-        row_bytes,
-        rows,
-        mut outs,
-    } = task;
-    debug_assert_eq!(outs.len(), acts.batch);
-    let zero = simd.avx._mm256_setzero_ps();
-    let mut mins = vec![[zero; ROWS_AT_ONCE]; acts.padded_batch / 8];
-    let mut tile_buffer = WeightTile::default();
-    let mut first = rows.start;
-    while first < rows.end {
-        let taken = (rows.end - first).min(ROWS_AT_ONCE);
-        // Rows past the task's end repeat its last row; only `taken` results are kept.
-        let weight_rows: [&[u8]; ROWS_AT_ONCE] = std::array::from_fn(|j| {
-            let r = first + j.min(taken - 1);
-            &data[r * row_bytes..(r + 1) * row_bytes]
-        });
-        // One batch row reads each block once: unpacking into the tile first would only add
-        // a store and a load.
-        let raw = acts.batch == 1;
-        if raw {
-            tile_buffer.fill::<B, false>(simd, &weight_rows, acts, &mut mins);
-        } else {
-            tile_buffer.fill::<B, true>(simd, &weight_rows, acts, &mut mins);
-        }
-        let i = first - rows.start;
-        for (b, out) in outs.iter_mut().enumerate() {
-            let acc = if raw {
-                tile_raw::<B>(simd, &weight_rows, acts, b)
-            } else {
-                tile::<B>(simd, &tile_buffer, acts, b)
-            };
-            let sums: [f32; ROWS_AT_ONCE] = cast(lane_sums(simd, &acc));
-            let min_lanes: [[f32; 8]; ROWS_AT_ONCE] = cast(mins[b / 8]);
-            for (j, out) in out[i..i + taken].iter_mut().enumerate() {
-                *out = sums[j] + min_lanes[j][b % 8];
-            }
-        }
-        first += taken;
-    }
-}
-
-/// Block `k` of [`ROWS_AT_ONCE`] Q4_1 weight rows with the rows in the lanes: 32-bit lane `j`
-/// of chunk `c` holds weights `4c..4c + 4` of row `j` (one byte each, 0..=15), and lane `j` of
-/// `scales` and `mins` is row `j`'s.
-#[derive(Clone, Copy)]
-struct LaneBlock {
+/// Block `k` of eight Q4_1 rows: chunks of weights 0..=15, and each row's scale and min.
+struct Q4_1Block {
     chunks: [__m256i; 8],
     scales: __m256,
     mins: __m256,
 }
 
-impl LaneBlock {
-    /// Block `k` of `rows`, read from their GGUF bytes.
+/// Block `k` of eight Q8_0 rows: the chunks' magnitudes and the weights themselves, whose signs
+/// move onto the activations (`vpmaddubsw` multiplies unsigned by signed bytes), and each row's
+/// scale.
+struct Q8_0Block {
+    magnitudes: [__m256i; 8],
+    signs: [__m256i; 8],
+    scales: __m256,
+}
+
+struct Q4_1;
+
+impl Lanes for Q4_1 {
+    const BYTES: usize = 20;
+    type Block = Q4_1Block;
+
     #[inline(always)]
-    fn q4_1(simd: V3, rows: &[&[u8]; ROWS_AT_ONCE], k: usize) -> Self {
+    fn unpack(simd: V3, rows: &[&[u8]; ROWS_AT_ONCE], k: usize) -> Q4_1Block {
         let (avx, avx2) = (simd.avx, simd.avx2);
-        let at = k * Q4_1::BYTES;
+        let at = k * Self::BYTES;
         // Byte i of a block's 16 packs weights i (low nibble) and i + 16 (high nibble), so
-        // 32-bit word t of every row, gathered into one vector with row j in lane j, gives
-        // chunk t in its low nibbles and chunk t + 4 in its high ones.
-        let nibbles = |j: usize| -> __m128i { cast(*array_at::<16>(rows[j], at + 4)) };
-        let (y0, y1, y2, y3) = (
-            avx._mm256_set_m128i(nibbles(4), nibbles(0)),
-            avx._mm256_set_m128i(nibbles(5), nibbles(1)),
-            avx._mm256_set_m128i(nibbles(6), nibbles(2)),
-            avx._mm256_set_m128i(nibbles(7), nibbles(3)),
-        );
-        let t0 = avx2._mm256_unpacklo_epi32(y0, y1);
-        let t1 = avx2._mm256_unpackhi_epi32(y0, y1);
-        let t2 = avx2._mm256_unpacklo_epi32(y2, y3);
-        let t3 = avx2._mm256_unpackhi_epi32(y2, y3);
-        let words = [
-            avx2._mm256_unpacklo_epi64(t0, t2),
-            avx2._mm256_unpackhi_epi64(t0, t2),
-            avx2._mm256_unpacklo_epi64(t1, t3),
-            avx2._mm256_unpackhi_epi64(t1, t3),
-        ];
+        // word t of the rows, one per lane, holds chunk t in its low nibbles and chunk t + 4 in
+        // its high ones.
+        let words = row_words(simd, rows, at + 4);
         let mask = avx._mm256_set1_epi8(0x0f);
         let mut chunks = [avx._mm256_setzero_si256(); 8];
         for (t, word) in words.into_iter().enumerate() {
@@ -485,16 +183,102 @@ impl LaneBlock {
             std::array::from_fn(|j| u32::from_le_bytes(*array_at::<4>(rows[j], at)));
         let header: __m256i = cast(header);
         let low_half = avx2._mm256_and_si256(header, avx._mm256_set1_epi32(0xffff));
-        LaneBlock {
+        Q4_1Block {
             chunks,
             scales: f16_lanes(simd, low_half),
             mins: f16_lanes(simd, avx2._mm256_srli_epi32::<16>(header)),
         }
     }
+
+    #[inline(always)]
+    fn accumulate(simd: V3, w: &Q4_1Block, x: &ActBlock, s: f32, acc: &mut [__m256; 2]) {
+        let (avx, avx2, fma) = (simd.avx, simd.avx2, simd.fma);
+        let words: [i32; 8] = cast(x.q);
+        let mut pairs = avx._mm256_setzero_si256();
+        for (chunk, word) in w.chunks.iter().zip(words) {
+            // Summed in i16: 8 chunks · 2 products · 15 · 127 fits.
+            let product = avx2._mm256_maddubs_epi16(*chunk, avx._mm256_set1_epi32(word));
+            pairs = avx2._mm256_add_epi16(pairs, product);
+        }
+        let ones = avx._mm256_set1_epi16(1);
+        let dots = avx._mm256_cvtepi32_ps(avx2._mm256_madd_epi16(pairs, ones));
+        let scale = avx._mm256_mul_ps(w.scales, cast(x.d));
+        acc[0] = fma._mm256_fmadd_ps(dots, scale, acc[0]);
+        acc[1] = fma._mm256_fmadd_ps(w.mins, avx._mm256_set1_ps(s), acc[1]);
+    }
+}
+
+struct Q8_0;
+
+impl Lanes for Q8_0 {
+    const BYTES: usize = 34;
+    type Block = Q8_0Block;
+
+    #[inline(always)]
+    fn unpack(simd: V3, rows: &[&[u8]; ROWS_AT_ONCE], k: usize) -> Q8_0Block {
+        let avx2 = simd.avx2;
+        let at = k * Self::BYTES;
+        let low = row_words(simd, rows, at + 2);
+        let high = row_words(simd, rows, at + 18);
+        let signs = [
+            low[0], low[1], low[2], low[3], high[0], high[1], high[2], high[3],
+        ];
+        let mut magnitudes = signs;
+        for w in &mut magnitudes {
+            *w = avx2._mm256_sign_epi8(*w, *w);
+        }
+        let header: [u32; ROWS_AT_ONCE] =
+            std::array::from_fn(|j| u32::from(u16::from_le_bytes(*array_at::<2>(rows[j], at))));
+        Q8_0Block {
+            magnitudes,
+            signs,
+            scales: f16_lanes(simd, cast(header)),
+        }
+    }
+
+    #[inline(always)]
+    fn accumulate(simd: V3, w: &Q8_0Block, x: &ActBlock, _s: f32, acc: &mut [__m256; 2]) {
+        let (avx, avx2, fma) = (simd.avx, simd.avx2, simd.fma);
+        let words: [i32; 8] = cast(x.q);
+        let ones = avx._mm256_set1_epi16(1);
+        let mut dots = avx._mm256_setzero_si256();
+        for ((magnitude, sign), word) in w.magnitudes.iter().zip(&w.signs).zip(words) {
+            // |w| · (x with w's sign) = w · x; pairs of 128 · 127 fit i16, four do not.
+            let x = avx2._mm256_sign_epi8(avx._mm256_set1_epi32(word), *sign);
+            let pairs = avx2._mm256_maddubs_epi16(*magnitude, x);
+            dots = avx2._mm256_add_epi32(dots, avx2._mm256_madd_epi16(pairs, ones));
+        }
+        let scale = avx._mm256_mul_ps(w.scales, cast(x.d));
+        acc[0] = fma._mm256_fmadd_ps(avx._mm256_cvtepi32_ps(dots), scale, acc[0]);
+    }
+}
+
+/// The four 32-bit words at `at..at + 16` of each of the eight rows, word `t` of row `j` in lane
+/// `j` of vector `t`: a 4 × 4 transpose in each 128-bit half (rows 0..4 low, 4..8 high).
+#[inline(always)]
+fn row_words(simd: V3, rows: &[&[u8]; ROWS_AT_ONCE], at: usize) -> [__m256i; 4] {
+    let (avx, avx2) = (simd.avx, simd.avx2);
+    let bytes = |j: usize| -> __m128i { cast(*array_at::<16>(rows[j], at)) };
+    let (y0, y1, y2, y3) = (
+        avx._mm256_set_m128i(bytes(4), bytes(0)),
+        avx._mm256_set_m128i(bytes(5), bytes(1)),
+        avx._mm256_set_m128i(bytes(6), bytes(2)),
+        avx._mm256_set_m128i(bytes(7), bytes(3)),
+    );
+    let t0 = avx2._mm256_unpacklo_epi32(y0, y1);
+    let t1 = avx2._mm256_unpackhi_epi32(y0, y1);
+    let t2 = avx2._mm256_unpacklo_epi32(y2, y3);
+    let t3 = avx2._mm256_unpackhi_epi32(y2, y3);
+    [
+        avx2._mm256_unpacklo_epi64(t0, t2),
+        avx2._mm256_unpackhi_epi64(t0, t2),
+        avx2._mm256_unpacklo_epi64(t1, t3),
+        avx2._mm256_unpackhi_epi64(t1, t3),
+    ]
 }
 
 /// The f16 in the low 16 bits of each 32-bit lane (the high bits zero), as f32: exact for every
-/// f16, by the same bit arithmetic as [`f16_at_inline`].
+/// f16, by the same bit arithmetic as [`super::f16_at_inline`].
 #[inline(always)]
 fn f16_lanes(simd: V3, bits: __m256i) -> __m256 {
     let (avx, avx2) = (simd.avx, simd.avx2);
@@ -516,52 +300,37 @@ fn f16_lanes(simd: V3, bits: __m256i) -> __m256 {
 }
 
 /// The outputs of eight weight rows (one per lane) for the `N` batch rows from `b0`, given the
-/// rows' blocks in order. Per block, the integer dot products of all eight rows come out of
-/// eight `vpmaddubsw`, each against four activation bytes broadcast to every lane and summed in
-/// i16 (8 · 2 · 15 · 127 fits), so one conversion and one scale serve the eight rows.
+/// rows' blocks in order. Every output is computed by the same operations in the same order,
+/// whatever `N` and whether the blocks come from a tile or are unpacked as they are read.
 #[inline(always)]
-fn lanes_q4_1<const N: usize, W: std::borrow::Borrow<LaneBlock>>(
+fn lanes<F: Lanes, const N: usize, W: std::borrow::Borrow<F::Block>>(
     simd: V3,
     blocks: impl Iterator<Item = W>,
     acts: &Transposed,
     b0: usize,
 ) -> [__m256; N] {
-    let (avx, avx2, fma) = (simd.avx, simd.avx2, simd.fma);
+    let avx = simd.avx;
     let zero = avx._mm256_setzero_ps();
-    let ones = avx._mm256_set1_epi16(1);
-    let mut acc = [zero; N];
-    let mut acc_min = [zero; N];
+    let mut acc = [[zero; 2]; N];
     let per_block = acts
         .blocks
         .chunks_exact(acts.batch)
         .zip(acts.sums.chunks_exact(acts.padded_batch))
         .zip(blocks);
     for ((x_blocks, sums), w) in per_block {
-        let w = w.borrow();
-        for n in 0..N {
-            let x = &x_blocks[b0 + n];
-            let words: [i32; 8] = cast(x.q);
-            let mut pairs = avx._mm256_setzero_si256();
-            for (chunk, word) in w.chunks.iter().zip(words) {
-                let product = avx2._mm256_maddubs_epi16(*chunk, avx._mm256_set1_epi32(word));
-                pairs = avx2._mm256_add_epi16(pairs, product);
-            }
-            let dots = avx._mm256_cvtepi32_ps(avx2._mm256_madd_epi16(pairs, ones));
-            let scale = avx._mm256_mul_ps(w.scales, cast(x.d));
-            acc[n] = fma._mm256_fmadd_ps(dots, scale, acc[n]);
-            let s = avx._mm256_set1_ps(sums[b0 + n]);
-            acc_min[n] = fma._mm256_fmadd_ps(w.mins, s, acc_min[n]);
+        for (n, acc) in acc.iter_mut().enumerate() {
+            F::accumulate(simd, w.borrow(), &x_blocks[b0 + n], sums[b0 + n], acc);
         }
     }
-    std::array::from_fn(|n| avx._mm256_add_ps(acc[n], acc_min[n]))
+    acc.map(|[dots, mins]| avx._mm256_add_ps(dots, mins))
 }
 
-/// [`ROWS_AT_ONCE`] Q4_1 weight rows at a time: with more than one batch row, their blocks are
-/// unpacked once into a tile of [`LaneBlock`]s that the batch rows then read two at a time; one
-/// batch row unpacks them as it goes. A task's last rows are taken with the rows before them
-/// repeated (their results are not written twice).
+/// [`ROWS_AT_ONCE`] weight rows at a time: with more than one batch row, their blocks are
+/// unpacked once into a tile that the batch rows then read two at a time; one batch row unpacks
+/// them as it goes. A task's last rows are taken with the rows before them repeated (their
+/// results are not written twice).
 #[inline(always)]
-fn lane_rows(simd: V3, task: RowTask<'_>, acts: &Transposed) {
+fn rows<F: Lanes>(simd: V3, task: RowTask<'_>, acts: &Transposed) {
     let RowTask {
         data,
         row_bytes,
@@ -569,8 +338,8 @@ fn lane_rows(simd: V3, task: RowTask<'_>, acts: &Transposed) {
         mut outs,
     } = task;
     debug_assert_eq!(outs.len(), acts.batch);
-    let blocks = row_bytes / Q4_1::BYTES;
-    let mut tile: Vec<LaneBlock> = Vec::new();
+    let blocks = row_bytes / F::BYTES;
+    let mut tile: Vec<F::Block> = Vec::new();
     let mut first = rows.start;
     while first < rows.end {
         let taken = (rows.end - first).min(ROWS_AT_ONCE);
@@ -584,23 +353,24 @@ fn lane_rows(simd: V3, task: RowTask<'_>, acts: &Transposed) {
             outs[b][i..i + taken].copy_from_slice(&sums[..taken]);
         };
         if acts.batch == 1 {
-            let unpacked = (0..blocks).map(|k| LaneBlock::q4_1(simd, &weight_rows, k));
-            let [sums] = lanes_q4_1::<1, _>(simd, unpacked, acts, 0);
+            let unpacked = (0..blocks).map(|k| F::unpack(simd, &weight_rows, k));
+            let [sums] = lanes::<F, 1, _>(simd, unpacked, acts, 0);
             write(0, sums);
         } else {
+            // A loop rather than `extend`, which would not be compiled inside this dispatch.
             tile.clear();
             for k in 0..blocks {
-                tile.push(LaneBlock::q4_1(simd, &weight_rows, k));
+                tile.push(F::unpack(simd, &weight_rows, k));
             }
             let mut b = 0;
             while b + 2 <= acts.batch {
-                let [s0, s1] = lanes_q4_1::<2, _>(simd, tile.iter(), acts, b);
+                let [s0, s1] = lanes::<F, 2, _>(simd, tile.iter(), acts, b);
                 write(b, s0);
                 write(b + 1, s1);
                 b += 2;
             }
             if b < acts.batch {
-                let [sums] = lanes_q4_1::<1, _>(simd, tile.iter(), acts, b);
+                let [sums] = lanes::<F, 1, _>(simd, tile.iter(), acts, b);
                 write(b, sums);
             }
         }
@@ -614,15 +384,21 @@ mod tests {
     use crate::cpu::quant::{groups, rows as portable};
 
     #[test]
-    fn the_f16_table_holds_every_pattern_exactly() {
-        let table = F16Table::get();
-        for bits in 0..=u16::MAX {
-            let expected = half::f16::from_bits(bits).to_f32();
-            let got = table.at(&bits.to_le_bytes(), 0);
-            assert!(
-                got.to_bits() == expected.to_bits() || (got.is_nan() && expected.is_nan()),
-                "{bits:#06x}: {got} vs {expected}"
-            );
+    fn f16_lanes_widens_every_pattern_exactly() {
+        let Some(simd) = available() else {
+            eprintln!("skipped: this CPU has no AVX2 and FMA");
+            return;
+        };
+        for first in (0..=u16::MAX).step_by(ROWS_AT_ONCE) {
+            let bits: [u32; ROWS_AT_ONCE] = std::array::from_fn(|j| u32::from(first) + j as u32);
+            let widened: [f32; ROWS_AT_ONCE] = cast(simd.vectorize(|| f16_lanes(simd, cast(bits))));
+            for (bits, got) in bits.into_iter().zip(widened) {
+                let expected = half::f16::from_bits(bits as u16).to_f32();
+                assert!(
+                    got.to_bits() == expected.to_bits() || (got.is_nan() && expected.is_nan()),
+                    "{bits:#06x}: {got} vs {expected}"
+                );
+            }
         }
     }
 
