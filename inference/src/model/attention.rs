@@ -10,7 +10,7 @@ use super::ops::{dot, exp, scale_add};
 use crate::kv_cache::{KvCache, KvSlice};
 
 /// Values of one head widened from f16 (and scored) at once: a tile holds
-/// `WIDEN_VALUES / head_dim` positions, 64 for heads of 64.
+/// `WIDEN_VALUES / head_dim` positions (and never crosses a cache block), 64 for heads of 64.
 const WIDEN_VALUES: usize = 4096;
 /// Query heads attended together per KV head; larger groups are taken in parts.
 const MAX_GROUP: usize = 32;
@@ -138,17 +138,17 @@ fn attend_group_with_simd(
     let block_size = cache.block_size();
     let tile_positions = (WIDEN_VALUES / head_dim.max(1)).max(1);
     let buffer_len = tile_positions * head_dim;
-    let (mut key_buffer, mut value_buffer) = ([0.0f32; WIDEN_VALUES], [0.0f32; WIDEN_VALUES]);
-    // Heads wider than the stack buffers (none we know of) widen one position at a time here.
-    let (mut key_heap, mut value_heap) = (Vec::new(), Vec::new());
-    let (key_buffer, value_buffer): (&mut [f32], &mut [f32]) = if buffer_len <= WIDEN_VALUES {
-        (&mut key_buffer, &mut value_buffer)
-    } else {
-        key_heap.resize(buffer_len, 0.0);
-        value_heap.resize(buffer_len, 0.0);
-        (&mut key_heap, &mut value_heap)
-    };
-    let mut scores = [0.0f32; WIDEN_VALUES];
+    // Taken out (not borrowed) so that a nested call on this thread finds an empty buffer
+    // instead of a borrowed one; reused across calls, so nothing is zeroed per call.
+    let mut buffers = BUFFERS.take();
+    buffers.keys.resize(buffer_len, 0.0);
+    buffers.values.resize(buffer_len, 0.0);
+    buffers.scores.resize(tile_positions, 0.0);
+    let Buffers {
+        keys: key_buffer,
+        values: value_buffer,
+        scores,
+    } = &mut buffers;
     let mut running_max = [f32::NEG_INFINITY; MAX_GROUP];
     let mut running_sum = [0.0f32; MAX_GROUP];
     out.fill(0.0);
@@ -204,6 +204,20 @@ fn attend_group_with_simd(
             *o *= inverse;
         }
     }
+    BUFFERS.set(buffers);
+}
+
+/// Widened keys and values of one tile, and its scores.
+#[derive(Default)]
+struct Buffers {
+    keys: Vec<f32>,
+    values: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+thread_local! {
+    /// This thread's [`Buffers`], reused across calls.
+    static BUFFERS: std::cell::Cell<Buffers> = std::cell::Cell::new(Buffers::default());
 }
 
 #[cfg(test)]
