@@ -437,6 +437,61 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_integer_sums_do_not_overflow() {
+        let Some(simd) = available() else {
+            eprintln!("skipped: this CPU has no AVX2 and FMA");
+            return;
+        };
+        // Every Q4_1 weight 15 and every Q8_0 weight -128 (a Q8_0 block may hold it), against
+        // activations that all quantize to +127 or all to -127: the largest sums either loop
+        // can meet, in i16 before the widening and in i32 after it.
+        let (n_rows, blocks, batch) = (8, 6, 3);
+        let cols = blocks * 32;
+        let scale = half::f16::from_f32(0.01).to_le_bytes();
+        let q4_1: Vec<u8> = (0..n_rows * blocks)
+            .flat_map(|_| scale.into_iter().chain([0, 0]).chain([0xff; 16]))
+            .collect();
+        let q8_0: Vec<u8> = (0..n_rows * blocks)
+            .flat_map(|_| scale.into_iter().chain([0x80; 32]))
+            .collect();
+        for sign in [1.0f32, -1.0] {
+            let x = vec![sign; batch * cols];
+            let mut acts = QuantizedActivations::default();
+            acts.fill(&x, cols);
+            assert!(acts.q.iter().flatten().all(|&q| q == 127 * sign as i8));
+            let transposed = transpose(&acts);
+            for (format, data, bytes) in
+                [(Avx2Format::Q4_1, &q4_1, 20), (Avx2Format::Q8_0, &q8_0, 34)]
+            {
+                let row_bytes = bytes * blocks;
+                let (mut want, mut got) = (outputs(n_rows, batch), outputs(n_rows, batch));
+                match format {
+                    Avx2Format::Q4_1 => portable::int_rows::<groups::Q4_1>(
+                        task(data, row_bytes, n_rows, &mut want),
+                        &acts,
+                    ),
+                    Avx2Format::Q8_0 => portable::int_rows::<groups::Q8_0>(
+                        task(data, row_bytes, n_rows, &mut want),
+                        &acts,
+                    ),
+                }
+                int_rows(
+                    simd,
+                    format,
+                    task(data, row_bytes, n_rows, &mut got),
+                    &transposed,
+                );
+                for (want, got) in want.iter().flatten().zip(got.iter().flatten()) {
+                    assert!(
+                        (want - got).abs() <= 1e-5 * want.abs(),
+                        "sign {sign}: portable {want}, avx2 {got}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_avx2_loops_equal_the_portable_loops() {
         let Some(simd) = available() else {
             eprintln!("skipped: this CPU has no AVX2 and FMA");
