@@ -3,8 +3,8 @@
 //!
 //! Softmax runs online over the cache blocks (the running maximum rescales what is already
 //! accumulated), so no score buffer of context length is needed and the step allocates nothing.
-//! An f16 cache's keys and values are widened to f32 (F16C where the CPU has it) a tile at a
-//! time, once for all the heads of the group.
+//! An f16 cache's keys and values are widened to f32 (by exact bit arithmetic that vectorises) a
+//! tile at a time, once for all the heads of the group, into per-thread buffers.
 
 use super::ops::{dot, exp, scale_add};
 use crate::kv_cache::{KvCache, KvSlice};

@@ -81,14 +81,13 @@ struct ActBlock {
 
 /// The activations laid out block-major, `[block][batch row]`, so the inner loop walks memory
 /// in order without bounds checks; the blocks' scaled sums (for formats with a min) are kept
-/// apart, eight batch rows to a vector. Refilled in place, so a thread's buffers are reused.
+/// apart in the same order. Refilled in place, so a thread's buffers are reused.
 #[derive(Default)]
 pub(crate) struct Transposed {
     blocks: Vec<ActBlock>,
-    /// `[block][batch row]`, each block's row padded with zeros to a multiple of 8.
+    /// `[block][batch row]`.
     sums: Vec<f32>,
     batch: usize,
-    padded_batch: usize,
 }
 
 impl Transposed {
@@ -97,11 +96,10 @@ impl Transposed {
         let groups = acts.groups_per_row;
         let batch = acts.q.len() / groups.max(1);
         self.batch = batch;
-        self.padded_batch = batch.next_multiple_of(8);
         self.blocks.clear();
         self.blocks.reserve(acts.q.len());
         self.sums.clear();
-        self.sums.resize(groups * self.padded_batch, 0.0);
+        self.sums.reserve(acts.q.len());
         for k in 0..groups {
             for b in 0..batch {
                 let index = b * groups + k;
@@ -109,7 +107,7 @@ impl Transposed {
                     q: acts.q[index],
                     d: [acts.d[index]; 8],
                 });
-                self.sums[k * self.padded_batch + b] = acts.s[index];
+                self.sums.push(acts.s[index]);
             }
         }
     }
@@ -315,7 +313,7 @@ fn lanes<F: Lanes, const N: usize, W: std::borrow::Borrow<F::Block>>(
     let per_block = acts
         .blocks
         .chunks_exact(acts.batch)
-        .zip(acts.sums.chunks_exact(acts.padded_batch))
+        .zip(acts.sums.chunks_exact(acts.batch))
         .zip(blocks);
     for ((x_blocks, sums), w) in per_block {
         for (n, acc) in acc.iter_mut().enumerate() {
