@@ -434,6 +434,14 @@ mod tests {
         }
     }
 
+    /// The portable loop for `format`: what the AVX2 loop is checked against.
+    fn portable_rows(format: Avx2Format, task: RowTask<'_>, acts: &QuantizedActivations) {
+        match format {
+            Avx2Format::Q4_1 => portable::int_rows::<groups::Q4_1>(task, acts),
+            Avx2Format::Q8_0 => portable::int_rows::<groups::Q8_0>(task, acts),
+        }
+    }
+
     #[test]
     fn the_largest_integer_sums_do_not_overflow() {
         let Some(simd) = available() else {
@@ -463,16 +471,7 @@ mod tests {
             {
                 let row_bytes = bytes * blocks;
                 let (mut want, mut got) = (outputs(n_rows, batch), outputs(n_rows, batch));
-                match format {
-                    Avx2Format::Q4_1 => portable::int_rows::<groups::Q4_1>(
-                        task(data, row_bytes, n_rows, &mut want),
-                        &acts,
-                    ),
-                    Avx2Format::Q8_0 => portable::int_rows::<groups::Q8_0>(
-                        task(data, row_bytes, n_rows, &mut want),
-                        &acts,
-                    ),
-                }
+                portable_rows(format, task(data, row_bytes, n_rows, &mut want), &acts);
                 int_rows(
                     simd,
                     format,
@@ -511,16 +510,7 @@ mod tests {
                 let data = weights(bytes, n_rows, blocks, has_min);
                 let row_bytes = bytes * blocks;
                 let (mut want, mut got) = (outputs(n_rows, batch), outputs(n_rows, batch));
-                match format {
-                    Avx2Format::Q4_1 => portable::int_rows::<groups::Q4_1>(
-                        task(&data, row_bytes, n_rows, &mut want),
-                        &acts,
-                    ),
-                    Avx2Format::Q8_0 => portable::int_rows::<groups::Q8_0>(
-                        task(&data, row_bytes, n_rows, &mut want),
-                        &acts,
-                    ),
-                }
+                portable_rows(format, task(&data, row_bytes, n_rows, &mut want), &acts);
                 int_rows(
                     simd,
                     format,
