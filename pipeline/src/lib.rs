@@ -4,6 +4,7 @@
 pub mod assist;
 pub mod extract;
 pub mod generate;
+pub mod layered;
 pub mod refine;
 pub mod render;
 pub mod review;

@@ -1,0 +1,894 @@
+//! Layer 5, meaning: clauses become entities, fields and links, each decision that could have
+//! gone another way noted as a diagnostic.
+//!
+//! Two passes. The first weighs every noun phrase as a possible entity by where it stands
+//! (subject, heading, object of a linking verb, after `belongs to`), so a thing named only as an
+//! object (`held in a room`) is found. The second reads each clause by its verb's class from
+//! `tables/verbs.txt`: `has`/`records` give fields or children, `belongs to` and passives give
+//! parents, `own` verbs give the object to the subject, `assoc` verbs join subject and object
+//! through an event entity when the prompt names one (`students borrow laptops; each checkout
+//! ...`), and a verb with both an object and a prepositional object makes the object the link
+//! (`attendees buy tickets for events`).
+
+use codebegen_schema::names::snake_case;
+use codebegen_schema::{Diagnostic, FieldType, RelationKind};
+
+use super::chunks::{Count, NounPhrase};
+use super::clauses::Clause;
+use super::lexicon::{VerbClass, LEXICON};
+
+/// A link between two entities, by key.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LinkDraft {
+    pub kind: RelationKind,
+    pub from: String,
+    pub to: String,
+    pub required: bool,
+    /// A foreign-key stem (`parent`, `author`).
+    pub hint: Option<String>,
+    /// Guessed from a plain verb; a stated link on the same pair wins.
+    pub weak: bool,
+}
+
+/// A field as read, before it is typed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FieldDraft {
+    pub phrase: NounPhrase,
+    pub name: String,
+}
+
+/// One entity as read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EntityDraft {
+    /// snake_case singular key (`shipment_line`).
+    pub key: String,
+    pub fields: Vec<FieldDraft>,
+}
+
+/// What the prompt means.
+#[derive(Debug, Default)]
+pub(crate) struct Meaning {
+    pub entities: Vec<EntityDraft>,
+    pub links: Vec<LinkDraft>,
+    pub notes: Vec<Diagnostic>,
+}
+
+/// Words that only stand in for the project or for records in general.
+fn is_meta(np: &NounPhrase) -> bool {
+    LEXICON.closed_class(&np.head) == Some("meta")
+        || np
+            .words
+            .iter()
+            .all(|w| LEXICON.closed_class(w) == Some("meta"))
+        || matches!(np.head.as_str(), "user_story" | "story" | "i")
+}
+
+fn key_of(np: &NounPhrase) -> String {
+    let words: Vec<String> = np
+        .singular_words()
+        .into_iter()
+        .filter(|w| LEXICON.closed_class(w) != Some("meta") && w != "of")
+        .collect();
+    snake_case(&words.join(" "))
+}
+
+fn is_field_phrase(np: &NounPhrase) -> bool {
+    np.flag
+        || !np.values.is_empty()
+        || np.range.is_some()
+        || np.type_word.is_some()
+        || LEXICON.field_type(&key_of(np)).is_some()
+        || LEXICON.field_type(&np.head).is_some()
+        || np.words.iter().any(|w| w == "of")
+}
+
+/// Evidence that each phrase names an entity.
+#[derive(Default)]
+struct Weights {
+    scores: Vec<(String, i32)>,
+}
+
+impl Weights {
+    fn add(&mut self, np: &NounPhrase, score: i32) {
+        if np.pronoun || is_meta(np) || np.head.is_empty() || np.flag {
+            return;
+        }
+        let key = key_of(np);
+        if key.is_empty() {
+            return;
+        }
+        match self.scores.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, s)) => *s += score,
+            None => self.scores.push((key, score)),
+        }
+    }
+}
+
+fn verb_class(clause: &Clause) -> Option<VerbClass> {
+    let verb = clause.verb.as_ref()?;
+    match verb.base.as_str() {
+        "have" => Some(VerbClass::Contain),
+        "be" => None,
+        base => Some(
+            LEXICON
+                .verb(base)
+                .map(|v| v.class)
+                .unwrap_or(VerbClass::Other),
+        ),
+    }
+}
+
+fn is_auth_clause(clause: &Clause) -> bool {
+    verb_class(clause) == Some(VerbClass::Auth)
+}
+
+/// Reads clauses (one list per sentence) into entities, fields and links.
+pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String]) -> Meaning {
+    let clauses: Vec<&Clause> = sentences.iter().flatten().collect();
+    let mut weights = Weights::default();
+    for clause in &clauses {
+        if is_auth_clause(clause) {
+            continue;
+        }
+        let class = verb_class(clause);
+        let subject_weight = match (clause.heading, class, &clause.verb) {
+            (true, _, _) => 3,
+            (_, _, None) => 1,
+            (_, Some(VerbClass::Other), _) => 1,
+            _ => 3,
+        };
+        for np in &clause.subject {
+            if !(is_field_phrase(np) && !clause.heading && class != Some(VerbClass::Contain)) {
+                weights.add(np, subject_weight);
+            }
+            if let Some(owner) = &np.owner {
+                weights.add(owner, 2);
+            }
+        }
+        let meta_heading = clause.subject.iter().all(is_meta);
+        for np in &clause.objects {
+            let weight = match class {
+                _ if clause.heading && meta_heading => 3,
+                _ if clause.heading => {
+                    if np.is_many() && !is_field_phrase(np) {
+                        1
+                    } else {
+                        0
+                    }
+                }
+                Some(VerbClass::Contain) => {
+                    if np.is_many() && !is_field_phrase(np) {
+                        2
+                    } else {
+                        0
+                    }
+                }
+                Some(VerbClass::Own | VerbClass::Assoc) => {
+                    if is_field_phrase(np) && !np.plural {
+                        0
+                    } else {
+                        2
+                    }
+                }
+                Some(VerbClass::Place | VerbClass::Belong | VerbClass::Other) => {
+                    if is_field_phrase(np) {
+                        0
+                    } else {
+                        2
+                    }
+                }
+                None => 0,
+                Some(VerbClass::Auth) => 0,
+            };
+            weights.add(np, weight);
+            if let Some(owner) = &np.owner {
+                weights.add(owner, 2);
+            }
+        }
+        for (prep, list) in &clause.preps {
+            let linking = matches!(
+                prep.as_str(),
+                "to" | "in"
+                    | "into"
+                    | "under"
+                    | "for"
+                    | "at"
+                    | "on"
+                    | "from"
+                    | "by"
+                    | "within"
+                    | "inside"
+                    | "through"
+                    | "via"
+                    | "between"
+                    | "among"
+                    | "about"
+            );
+            for np in list {
+                let weight = if prep == "with"
+                    && (meta_heading || clause.verb.is_none())
+                    && !is_field_phrase(np)
+                    && clause.subject.iter().all(is_meta)
+                {
+                    3
+                } else if prep == "with"
+                    && clause.verb.is_none()
+                    && np.is_many()
+                    && !is_field_phrase(np)
+                {
+                    2
+                } else if linking && !is_field_phrase(np) && clause.verb.is_some() {
+                    2
+                } else {
+                    0
+                };
+                weights.add(np, weight);
+            }
+        }
+    }
+    let role_words: Vec<String> = roles.to_vec();
+    let mut meaning = Meaning::default();
+    for (key, score) in &weights.scores {
+        let head = key.rsplit('_').next().unwrap_or(key);
+        if *score >= 2
+            && !role_words.iter().any(|r| {
+                r == key
+                    || r == head
+                        && LEXICON.noun_is(head, "role")
+                        && !LEXICON.noun_is(head, "person")
+            })
+        {
+            meaning.entities.push(EntityDraft {
+                key: key.clone(),
+                fields: Vec::new(),
+            });
+        }
+    }
+    let mut reader = Reader {
+        meaning,
+        previous_subject: Vec::new(),
+    };
+    for (s, sentence) in sentences.iter().enumerate() {
+        for clause in sentence {
+            reader.clause(clause, sentences.get(s + 1));
+        }
+    }
+    reader.meaning
+}
+
+struct Reader {
+    meaning: Meaning,
+    previous_subject: Vec<String>,
+}
+
+impl Reader {
+    /// The entity a phrase stands for: its key, or an entity with the same head when only one
+    /// has it (`the line` for `shipment_line`).
+    fn resolve(&self, np: &NounPhrase) -> Option<String> {
+        if np.pronoun {
+            return None;
+        }
+        let key = key_of(np);
+        if self.meaning.entities.iter().any(|e| e.key == key) {
+            return Some(key);
+        }
+        let head = snake_case(&np.head);
+        let same_head: Vec<&EntityDraft> = self
+            .meaning
+            .entities
+            .iter()
+            .filter(|e| e.key == head || e.key.ends_with(&format!("_{head}")))
+            .collect();
+        if same_head.len() == 1 && !is_field_phrase(np) {
+            return Some(same_head[0].key.clone());
+        }
+        // `library members` when `member` is the entity.
+        self.meaning
+            .entities
+            .iter()
+            .find(|e| key.ends_with(&format!("_{}", e.key)))
+            .map(|e| e.key.clone())
+    }
+
+    fn subjects(&mut self, clause: &Clause) -> Vec<String> {
+        let mut out = Vec::new();
+        for np in &clause.subject {
+            if np.pronoun {
+                out.extend(self.previous_subject.iter().cloned());
+            } else if let Some(key) = self.resolve(np) {
+                out.push(key);
+            }
+        }
+        if !out.is_empty() {
+            self.previous_subject = out.clone();
+        }
+        out
+    }
+
+    fn link(&mut self, kind: RelationKind, from: &str, to: &str, weak: bool, why: String) {
+        if from == to && kind == RelationKind::ManyToMany {
+            // `users follow other users`
+        }
+        let draft = LinkDraft {
+            kind,
+            from: from.into(),
+            to: to.into(),
+            required: kind == RelationKind::ManyToOne && from != to,
+            hint: (from == to).then(|| "parent".to_string()),
+            weak,
+        };
+        if !self.meaning.links.contains(&draft) {
+            self.meaning.links.push(draft);
+            self.meaning
+                .notes
+                .push(Diagnostic::info("read_relation", "relations", why));
+        }
+    }
+
+    fn add_field(&mut self, entity: &str, np: &NounPhrase) {
+        let mut words: Vec<String> = np.words.clone();
+        if words.len() > 1 && words.last().is_some_and(|w| w == "flag") {
+            words.pop();
+        }
+        let name = snake_case(&words.join(" "));
+        if name.is_empty() || name.len() > 60 {
+            return;
+        }
+        let Some(e) = self.meaning.entities.iter_mut().find(|e| e.key == entity) else {
+            return;
+        };
+        if let Some(existing) = e.fields.iter_mut().find(|f| f.name == name) {
+            if existing.phrase.values.is_empty() && !np.values.is_empty() {
+                existing.phrase = np.clone();
+            }
+            return;
+        }
+        e.fields.push(FieldDraft {
+            phrase: np.clone(),
+            name,
+        });
+    }
+
+    /// The event entity an `assoc` verb names: one of its event nouns, or an entity the next
+    /// sentence opens with `each` that nothing links yet.
+    fn event_entity(
+        &self,
+        verb: &str,
+        next: Option<&Vec<Clause>>,
+        parties: &[&str],
+    ) -> Option<String> {
+        let nouns = LEXICON
+            .verb(verb)
+            .map(|v| v.nouns.clone())
+            .unwrap_or_default();
+        for noun in nouns.iter().chain(std::iter::once(&verb.to_string())) {
+            if let Some(e) = self
+                .meaning
+                .entities
+                .iter()
+                .find(|e| e.key == *noun || e.key.ends_with(&format!("_{noun}")))
+            {
+                if !parties.contains(&e.key.as_str()) {
+                    return Some(e.key.clone());
+                }
+            }
+        }
+        let first = next?.first()?;
+        let np = first.subject.first()?;
+        if np.count != Count::Each
+            && !matches!(
+                first.verb.as_ref().map(|v| v.base.as_str()),
+                Some(
+                    "record"
+                        | "store"
+                        | "have"
+                        | "track"
+                        | "keep"
+                        | "capture"
+                        | "include"
+                        | "note"
+                        | "log"
+                )
+            )
+        {
+            return None;
+        }
+        let key = self.resolve(np)?;
+        let linked = self.meaning.links.iter().any(|l| l.from == key);
+        (!linked && !parties.contains(&key.as_str())).then_some(key)
+    }
+
+    fn clause(&mut self, clause: &Clause, next: Option<&Vec<Clause>>) {
+        if is_auth_clause(clause) {
+            return;
+        }
+        let subjects = self.subjects(clause);
+        let class = verb_class(clause);
+        let verb = clause
+            .verb
+            .as_ref()
+            .map(|v| v.base.clone())
+            .unwrap_or_default();
+        let passive = clause.verb.as_ref().is_some_and(|v| v.passive);
+        // Owners written with `'s` or `of`: `a customer's orders`, `the title of a book`.
+        for np in clause
+            .subject
+            .iter()
+            .chain(&clause.objects)
+            .chain(clause.preps.iter().flat_map(|(_, l)| l))
+        {
+            if let Some(owner) = np.owner.as_deref().and_then(|o| self.resolve(o)) {
+                match self.resolve(np) {
+                    Some(child) if child != owner => self.link(
+                        RelationKind::ManyToOne,
+                        &child,
+                        &owner,
+                        false,
+                        format!(
+                            "read \"{}'s {}\" as {child} belonging to {owner}",
+                            owner, np.head
+                        ),
+                    ),
+                    Some(_) => {}
+                    None if is_field_phrase(np) || clause.verb.is_none() => {
+                        self.add_field(&owner, np)
+                    }
+                    None => {}
+                }
+            }
+        }
+        let with_items: Vec<&NounPhrase> = clause
+            .preps
+            .iter()
+            .filter(|(p, _)| p == "with" || p == "including")
+            .flat_map(|(_, l)| l)
+            .collect();
+        if clause.heading
+            || class == Some(VerbClass::Contain)
+            || (clause.verb.is_none() && !with_items.is_empty())
+        {
+            let items: Vec<&NounPhrase> = if clause.heading || class == Some(VerbClass::Contain) {
+                clause
+                    .objects
+                    .iter()
+                    .chain(with_items.iter().copied())
+                    .collect()
+            } else {
+                with_items
+            };
+            if clause.subject.iter().all(is_meta) && !clause.subject.is_empty() {
+                return;
+            }
+            for s in &subjects {
+                for np in &items {
+                    self.has(s, np);
+                }
+            }
+            // `a wishlist holds products through wishlist entries`: the link entity.
+            let through: Vec<String> = clause
+                .preps
+                .iter()
+                .filter(|(p, _)| matches!(p.as_str(), "through" | "via"))
+                .flat_map(|(_, l)| l)
+                .filter_map(|np| self.resolve(np))
+                .collect();
+            let objects: Vec<String> = clause
+                .objects
+                .iter()
+                .filter_map(|np| self.resolve(np))
+                .collect();
+            for e in &through {
+                for s in subjects.iter().chain(&objects) {
+                    if s != e {
+                        self.meaning.links.retain(|l| {
+                            !(l.from == *s || l.to == *s)
+                                || !objects.contains(&l.from) && !objects.contains(&l.to)
+                                || l.from == *e
+                        });
+                        self.link(
+                            RelationKind::ManyToOne,
+                            e,
+                            s,
+                            false,
+                            format!("read \"through {e}\" as {e} linking {s}"),
+                        );
+                    }
+                }
+            }
+            // `Loan: member, book`: entity items are parents.
+            return;
+        }
+        let agents: Vec<String> = clause
+            .preps
+            .iter()
+            .filter(|(p, _)| p == "by")
+            .flat_map(|(_, l)| l)
+            .filter_map(|np| self.resolve(np))
+            .collect();
+        let prep_entities: Vec<(String, String)> = clause
+            .preps
+            .iter()
+            .filter(|(p, _)| p != "by" && p != "with" && p != "of")
+            .flat_map(|(p, l)| l.iter().map(move |np| (p.clone(), np)))
+            .filter_map(|(p, np)| self.resolve(np).map(|k| (p, k)))
+            .collect();
+        let objects: Vec<String> = clause
+            .objects
+            .iter()
+            .filter_map(|np| self.resolve(np))
+            .collect();
+        if verb == "be" {
+            // `X is part of Y`, `X is in Y`; `status can be open or closed` gives values.
+            for s in &subjects {
+                for (_, p) in &prep_entities {
+                    if s != p {
+                        self.link(
+                            RelationKind::ManyToOne,
+                            s,
+                            p,
+                            false,
+                            format!("read \"{s} is in {p}\" as {s} belonging to {p}"),
+                        );
+                    }
+                }
+            }
+            return;
+        }
+        if passive {
+            if !agents.is_empty() {
+                // `posts are written by authors` = `authors write posts`.
+                let active = Clause {
+                    subject: Vec::new(),
+                    verb: clause.verb.clone().map(|mut v| {
+                        v.passive = false;
+                        v
+                    }),
+                    objects: clause.subject.clone(),
+                    preps: clause
+                        .preps
+                        .iter()
+                        .filter(|(p, _)| p != "by")
+                        .cloned()
+                        .collect(),
+                    heading: false,
+                    relative: false,
+                };
+                self.active(
+                    &active,
+                    &agents,
+                    &subjects,
+                    &prep_entities,
+                    class,
+                    &verb,
+                    next,
+                );
+                return;
+            }
+            for s in &subjects {
+                for (_, p) in &prep_entities {
+                    if s != p {
+                        self.link(
+                            RelationKind::ManyToOne,
+                            s,
+                            p,
+                            false,
+                            format!("read \"{s} {verb} to {p}\" as {s} belonging to {p}"),
+                        );
+                    }
+                }
+            }
+            return;
+        }
+        self.active(
+            clause,
+            &subjects,
+            &objects,
+            &prep_entities,
+            class,
+            &verb,
+            next,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn active(
+        &mut self,
+        clause: &Clause,
+        subjects: &[String],
+        objects: &[String],
+        preps: &[(String, String)],
+        class: Option<VerbClass>,
+        verb: &str,
+        next: Option<&Vec<Clause>>,
+    ) {
+        let many_objects = clause.objects.iter().any(|np| np.is_many());
+        match class {
+            Some(VerbClass::Belong | VerbClass::Place) => {
+                let children: Vec<String> = if objects.is_empty() {
+                    subjects.to_vec()
+                } else {
+                    objects.to_vec()
+                };
+                for c in &children {
+                    for (_, p) in preps {
+                        if c != p {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                c,
+                                p,
+                                false,
+                                format!("read \"{verb}\" as {c} belonging to {p}"),
+                            );
+                        }
+                    }
+                }
+                return;
+            }
+            Some(VerbClass::Auth) => return,
+            _ => {}
+        }
+        for s in subjects {
+            if !objects.is_empty() && !preps.is_empty() && (class != Some(VerbClass::Own) || true) {
+                // `attendees buy tickets for events`: the object joins subject and the rest,
+                // unless the preposition names the event (`repair cars in jobs`).
+                for o in objects {
+                    for (p, e) in preps {
+                        if matches!(p.as_str(), "in" | "through" | "via" | "during")
+                            && LEXICON.verb(verb).is_none_or(|v| v.class != VerbClass::Own)
+                            && e != s
+                            && e != o
+                        {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                e,
+                                s,
+                                false,
+                                format!(
+                                    "read \"{s} {verb} {o} {p} {e}\" as {e} linking {s} and {o}"
+                                ),
+                            );
+                            self.link(
+                                RelationKind::ManyToOne,
+                                e,
+                                o,
+                                false,
+                                format!(
+                                    "read \"{s} {verb} {o} {p} {e}\" as {e} linking {s} and {o}"
+                                ),
+                            );
+                        } else if o != s && o != e {
+                            self.link(RelationKind::ManyToOne, o, s, false, format!("read \"{s} {verb} {o} {p} {e}\" as {o} with {s} and {e} parents"));
+                            self.link(RelationKind::ManyToOne, o, e, false, format!("read \"{s} {verb} {o} {p} {e}\" as {o} with {s} and {e} parents"));
+                        }
+                    }
+                }
+                continue;
+            }
+            for o in objects {
+                match class {
+                    Some(VerbClass::Own) if o != s => self.link(
+                        RelationKind::ManyToOne,
+                        o,
+                        s,
+                        true,
+                        format!("read \"{s} {verb} {o}\" as {o} belonging to {s}"),
+                    ),
+                    _ if o == s => self.link(
+                        RelationKind::ManyToMany,
+                        s,
+                        o,
+                        true,
+                        format!("read \"{s} {verb} {o}\" as {s} linked to other {s}"),
+                    ),
+                    _ => {
+                        if let Some(e) = self.event_entity(verb, next, &[s.as_str(), o.as_str()]) {
+                            self.link(RelationKind::ManyToOne, &e, s, false, format!("read \"{s} {verb} {o}\" through {e}: {e} with {s} and {o} parents"));
+                            self.link(RelationKind::ManyToOne, &e, o, false, format!("read \"{s} {verb} {o}\" through {e}: {e} with {s} and {o} parents"));
+                        } else if many_objects || class == Some(VerbClass::Assoc) {
+                            self.link(
+                                RelationKind::ManyToMany,
+                                s,
+                                o,
+                                true,
+                                format!("read \"{s} {verb} {o}\" as many-to-many"),
+                            );
+                        } else {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                s,
+                                o,
+                                true,
+                                format!("read \"{s} {verb} a {o}\" as {s} belonging to {o}"),
+                            );
+                        }
+                    }
+                }
+            }
+            if objects.is_empty() {
+                for (_, p) in preps {
+                    if p == s {
+                        continue;
+                    }
+                    // `readers comment on posts`: the verb's own noun is the link.
+                    let event = self
+                        .event_entity(verb, next, &[s.as_str(), p.as_str()])
+                        .or_else(|| {
+                            let noun = LEXICON
+                                .verb(verb)
+                                .filter(|v| {
+                                    v.class == VerbClass::Assoc && v.nouns.iter().any(|n| n == verb)
+                                })
+                                .map(|v| v.base.clone())?;
+                            self.meaning.entities.push(EntityDraft {
+                                key: noun.clone(),
+                                fields: Vec::new(),
+                            });
+                            Some(noun)
+                        });
+                    match event {
+                        Some(e) => {
+                            self.link(RelationKind::ManyToOne, &e, s, false, format!("read \"{s} {verb} {p}\" as a {e} entity with {s} and {p} parents"));
+                            self.link(RelationKind::ManyToOne, &e, p, false, format!("read \"{s} {verb} {p}\" as a {e} entity with {s} and {p} parents"));
+                        }
+                        None if class == Some(VerbClass::Own) => self.link(
+                            RelationKind::ManyToOne,
+                            s,
+                            p,
+                            true,
+                            format!("read \"{s} {verb} {p}\" as {s} belonging to {p}"),
+                        ),
+                        None => self.link(
+                            RelationKind::ManyToMany,
+                            s,
+                            p,
+                            true,
+                            format!("read \"{s} {verb} {p}\" as many-to-many"),
+                        ),
+                    }
+                }
+            }
+        }
+        if subjects.is_empty() {
+            // An imperative or subjectless clause: `track expenses by category`.
+            for o in objects {
+                for (_, p) in preps {
+                    if o != p {
+                        self.link(
+                            RelationKind::ManyToOne,
+                            o,
+                            p,
+                            true,
+                            format!("read \"{verb} {o} ... {p}\" as {o} belonging to {p}"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// `S has NP`: a child, a parent, a self-reference or a field.
+    fn has(&mut self, s: &str, np: &NounPhrase) {
+        let head_is_self =
+            LEXICON.noun_is(&np.head, "self") || np.words.first().is_some_and(|w| w == "parent");
+        let same = self.resolve(np).filter(|k| k == s);
+        if same.is_some() || (head_is_self && (np.count == Count::Other || np.words.len() > 1)) {
+            if np.is_many()
+                && !np.words.iter().any(|w| w.starts_with("sub"))
+                && np.count != Count::Many
+            {
+                self.link(
+                    RelationKind::ManyToMany,
+                    s,
+                    s,
+                    false,
+                    format!("read \"{s} has other {s}\" as a self link"),
+                );
+            } else {
+                self.link(
+                    RelationKind::ManyToOne,
+                    s,
+                    s,
+                    false,
+                    format!(
+                        "read \"{s} has a {}\" as a reference to another {s}",
+                        np.words.join(" ")
+                    ),
+                );
+            }
+            return;
+        }
+        if np.words.first().is_some_and(|w| w.starts_with("sub")) && np.head.ends_with(s) {
+            self.link(
+                RelationKind::ManyToOne,
+                s,
+                s,
+                false,
+                format!("read sub-{s} as {s} with a parent {s}"),
+            );
+            return;
+        }
+        match self.resolve(np) {
+            Some(e) if np.count == Count::One => self.link(
+                RelationKind::OneToOne,
+                &e,
+                s,
+                false,
+                format!("read \"{s} has one {e}\" as one-to-one"),
+            ),
+            Some(e) if np.is_many() => {
+                let shared = LEXICON.noun_is(&np.head, "shared")
+                    || self.meaning.links.iter().any(|l| {
+                        l.from == s && l.to == e && l.kind == RelationKind::ManyToOne && !l.weak
+                    });
+                if shared {
+                    self.meaning.links.retain(|l| !(l.from == s && l.to == e));
+                    self.link(
+                        RelationKind::ManyToMany,
+                        s,
+                        &e,
+                        false,
+                        format!("read \"{s} has many {e}\" as many-to-many: {e} is shared"),
+                    );
+                } else {
+                    self.link(
+                        RelationKind::ManyToOne,
+                        &e,
+                        s,
+                        false,
+                        format!("read \"{s} has many {e}\" as {e} belonging to {s}"),
+                    );
+                }
+            }
+            Some(e) => {
+                if self
+                    .meaning
+                    .links
+                    .iter()
+                    .any(|l| l.from == e && l.to == s && !l.weak)
+                {
+                    return;
+                }
+                self.link(
+                    RelationKind::ManyToOne,
+                    s,
+                    &e,
+                    false,
+                    format!("read \"{s} has a {e}\" as {s} belonging to {e}"),
+                )
+            }
+            None => self.add_field(s, np),
+        }
+    }
+}
+
+/// The type a field draft gets, and a note when it was a guess.
+pub(crate) fn field_type(draft: &FieldDraft) -> (FieldType, Option<String>) {
+    let np = &draft.phrase;
+    if np.flag {
+        return (FieldType::Boolean, Some("it is a yes/no question".into()));
+    }
+    if !np.values.is_empty() {
+        return (FieldType::Enum, Some("the prompt lists its values".into()));
+    }
+    if let Some(t) = np.type_word.as_deref().and_then(super::types::type_word) {
+        return (t, Some("the prompt names its type".into()));
+    }
+    let (t, why) = super::types::infer_type(&draft.name);
+    if let Some((lo, hi)) = np.range {
+        if t == FieldType::String || t == FieldType::Integer {
+            let integral = lo.fract() == 0.0 && hi.fract() == 0.0;
+            return (
+                if integral {
+                    FieldType::Integer
+                } else {
+                    FieldType::Float
+                },
+                Some("the prompt gives a range".into()),
+            );
+        }
+    }
+    (
+        t,
+        (t != FieldType::String).then(|| format!("the name reads as {why}")),
+    )
+}

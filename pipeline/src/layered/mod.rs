@@ -1,0 +1,316 @@
+//! The layered extractor (issue 14, in progress): a plain-English backend description becomes a
+//! spec plus diagnostics, in layers that each read only the one below. It is not yet the
+//! default: `crate::extract::extract` still serves every caller until this one scores better
+//! on the corpus (`pipeline/corpus`, `cargo run -p codebegen-pipeline --example corpus_specs`).
+//!
+//!
+//! 1. `tokens`: words, numbers and punctuation, cut into sentences;
+//! 2. `pos`: parts of speech from the word tables (`lexicon`, `tables/*.txt`);
+//! 3. `chunks`: noun phrases and verb groups;
+//! 4. `clauses`: subject, verb, objects, prepositional phrases, lists, headings;
+//! 5. `meaning`: entities, fields and links (with `auth` for login and roles, `types` for
+//!    column types);
+//! 6. the spec: names and relations, made to pass validation by the rule extractor's
+//!    `finish` step.
+//!
+//! Pure and deterministic; never panics.
+
+mod auth;
+mod chunks;
+mod clauses;
+mod lexicon;
+mod meaning;
+mod pos;
+mod tokens;
+mod types;
+
+use crate::extract::sentences::first_sentence;
+use crate::extract::{finish, naming};
+
+use codebegen_schema::names::{pascal_case, pluralize, snake_case, IMPLICIT_FIELDS};
+use codebegen_schema::{
+    AppSpec, Auth, Diagnostic, Entity, Field, FieldType, OnDelete, Relation, RelationKind,
+};
+
+use crate::extract::{Extraction, MAX_DESCRIPTION_CHARS};
+use meaning::{LinkDraft, Meaning};
+use tokens::MAX_PROMPT_CHARS;
+
+const USER_KEY: &str = "user";
+
+/// Reads a prompt into a spec. Deterministic, pure, and total: any input gives a spec that
+/// passes `codebegen_schema::check` without errors.
+pub fn extract(prompt: &str) -> Extraction {
+    let mut diagnostics = Vec::new();
+    if prompt.chars().nth(MAX_PROMPT_CHARS).is_some() {
+        diagnostics.push(Diagnostic::warning(
+            "prompt_truncated",
+            "",
+            format!("only the first {MAX_PROMPT_CHARS} characters of the prompt were read"),
+        ));
+    }
+    let sentences = tokens::sentences(prompt);
+    let tagged: Vec<Vec<pos::Word>> = sentences.iter().map(|s| pos::tag(s)).collect();
+    let chunked: Vec<Vec<chunks::Chunk>> = tagged.iter().map(|s| chunks::chunk(s)).collect();
+    let read: Vec<Vec<clauses::Clause>> = chunked.iter().map(|s| clauses::read(s)).collect();
+    let auth = auth::detect(&tagged);
+    let meaning = meaning::read(&read, &auth.roles);
+
+    let template_name = None;
+    finish_spec(prompt, meaning, auth, template_name, &tagged, diagnostics)
+}
+
+fn finish_spec(
+    prompt: &str,
+    meaning: Meaning,
+    auth: auth::AuthInfo,
+    template_name: Option<&str>,
+    tagged: &[Vec<pos::Word>],
+    mut diagnostics: Vec<Diagnostic>,
+) -> Extraction {
+    let Meaning {
+        entities: drafts,
+        links,
+        notes,
+    } = meaning;
+    diagnostics.extend(notes);
+    let mut entities: Vec<(String, Entity)> = Vec::new();
+    for draft in &drafts {
+        let mut fields: Vec<Field> = Vec::new();
+        for f in &draft.fields {
+            let name = types::rename_reserved(&f.name);
+            if IMPLICIT_FIELDS.contains(&name.as_str())
+                || matches!(name.as_str(), "password" | "password_hash")
+                || fields.iter().any(|x| x.name == name)
+            {
+                continue;
+            }
+            let (field_type, why) = meaning::field_type(f);
+            let mut field = types::typed(&name, field_type);
+            if field_type == FieldType::Enum {
+                let values: Vec<String> = f
+                    .phrase
+                    .values
+                    .iter()
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if values.len() < 2 {
+                    field = types::typed(&name, FieldType::String);
+                } else {
+                    field.enum_values = Some(values);
+                }
+            }
+            if let Some((lo, hi)) = f.phrase.range {
+                if matches!(
+                    field.field_type,
+                    FieldType::Integer | FieldType::Float | FieldType::Decimal
+                ) {
+                    field.min = Some(lo);
+                    field.max = Some(hi);
+                }
+            }
+            if f.phrase.optional {
+                field.required = false;
+            }
+            if f.phrase.unique {
+                field.unique = true;
+            }
+            if let Some(why) = why {
+                diagnostics.push(Diagnostic::info(
+                    "field_type_guessed",
+                    "",
+                    format!(
+                        "typed `{}.{}` as {}: {why}",
+                        draft.key,
+                        name,
+                        field.field_type.as_str()
+                    ),
+                ));
+            }
+            fields.push(field);
+        }
+        entities.push((
+            draft.key.clone(),
+            Entity {
+                name: pascal_case(&draft.key),
+                table: pluralize(&draft.key),
+                fields,
+            },
+        ));
+    }
+    if auth.enabled {
+        let at = entities.iter().position(|(k, _)| k == USER_KEY);
+        let mut user = match at {
+            Some(i) => entities.remove(i).1,
+            None => Entity {
+                name: "User".into(),
+                table: "users".into(),
+                fields: Vec::new(),
+            },
+        };
+        user.fields.retain(|f| f.name != "email");
+        let mut email = Field::new("email", FieldType::Email);
+        email.unique = true;
+        user.fields.insert(0, email);
+        entities.insert(0, (USER_KEY.to_string(), user));
+        diagnostics.push(Diagnostic::info(
+            "auth_enabled",
+            "auth.enabled",
+            format!("auth is on: the prompt mentions `{}`", auth.reason),
+        ));
+    }
+    for (key, entity) in &mut entities {
+        if entity.fields.is_empty() {
+            let mut name = Field::new("name", FieldType::String);
+            name.max_length = Some(200);
+            entity.fields.push(name);
+            diagnostics.push(Diagnostic::info(
+                "default_field",
+                "",
+                format!("no fields were given for `{key}`; added `name`"),
+            ));
+        }
+    }
+    let relations = relations(&entities, links);
+    let first_table = entities
+        .iter()
+        .find(|(k, _)| k != USER_KEY)
+        .or(entities.first())
+        .map(|(_, e)| e.table.clone());
+    let hint = name_hint(tagged);
+    let name = naming::project_name(hint.as_deref(), template_name, first_table.as_deref());
+    let description = first_sentence(prompt, MAX_DESCRIPTION_CHARS);
+    let understood = !entities.is_empty();
+    let spec = if !understood {
+        diagnostics.push(Diagnostic::warning(
+            "not_understood",
+            "entities",
+            "no entities were recognized in the prompt; produced a generic `Item` entity — describe your data, \
+             e.g. \"books have a title and a price\"",
+        ));
+        finish::fallback_spec(&name, &description)
+    } else {
+        AppSpec {
+            version: codebegen_schema::SPEC_VERSION,
+            name,
+            description,
+            entities: entities.into_iter().map(|(_, e)| e).collect(),
+            relations,
+            auth: Auth {
+                enabled: auth.enabled,
+                roles: auth.roles.iter().map(|r| snake_case(r)).collect(),
+            },
+            options: Default::default(),
+        }
+    };
+    let spec = finish::secure(spec, &mut diagnostics);
+    Extraction { spec, diagnostics }
+}
+
+/// The words of the phrase that names the project (`A bookstore API`), when the first sentence
+/// opens with one.
+fn name_hint(tagged: &[Vec<pos::Word>]) -> Option<Vec<String>> {
+    let first = tagged.first()?;
+    let words: Vec<String> = first
+        .iter()
+        .take_while(|w| {
+            !matches!(
+                w.tag,
+                pos::Tag::Verb
+                    | pos::Tag::Have
+                    | pos::Tag::Be
+                    | pos::Tag::Modal
+                    | pos::Tag::Punct(':' | ',' | '(')
+                    | pos::Tag::Rel
+            ) && !matches!(w.lower.as_str(), "with" | "where" | "that" | "to")
+        })
+        .map(|w| w.lower.clone())
+        .collect();
+    let named = words
+        .iter()
+        .any(|w| crate::extract::lexicon::is_domain_head(w))
+        || words.len() == first.len();
+    (named && !words.is_empty()).then_some(words)
+}
+
+/// Settles links into relations: drops links to unknown entities and repeats, lets stated
+/// links win over guessed ones and many-to-many or one-to-one over many-to-one on a pair.
+fn relations(entities: &[(String, Entity)], links: Vec<LinkDraft>) -> Vec<Relation> {
+    let name_of = |key: &str| {
+        entities
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, e)| e.name.clone())
+    };
+    let pair = |l: &LinkDraft| {
+        if l.from <= l.to {
+            (l.from.clone(), l.to.clone())
+        } else {
+            (l.to.clone(), l.from.clone())
+        }
+    };
+    let mut kept: Vec<LinkDraft> = Vec::new();
+    for link in links {
+        if name_of(&link.from).is_none() || name_of(&link.to).is_none() {
+            continue;
+        }
+        let p = pair(&link);
+        if let Some(i) = kept
+            .iter()
+            .position(|k| pair(k) == p && (k.from != k.to || link.from == link.to))
+        {
+            let old = &kept[i];
+            let rank = |l: &LinkDraft| {
+                (!l.weak as u8) * 4
+                    + match l.kind {
+                        RelationKind::ManyToMany => 2,
+                        RelationKind::OneToOne => 3,
+                        _ => 1,
+                    }
+            };
+            if old.kind == RelationKind::ManyToOne
+                && link.kind == RelationKind::ManyToOne
+                && old.from != link.from
+                && !old.weak
+                && !link.weak
+            {
+                // Owned both ways: shared.
+                kept[i] = LinkDraft {
+                    kind: RelationKind::ManyToMany,
+                    ..link
+                };
+            } else if rank(&link) > rank(old) {
+                kept[i] = link;
+            }
+            continue;
+        }
+        kept.push(link);
+    }
+    let mut out: Vec<Relation> = Vec::new();
+    for l in kept {
+        let (Some(from), Some(to)) = (name_of(&l.from), name_of(&l.to)) else {
+            continue;
+        };
+        let field = match l.kind {
+            RelationKind::ManyToMany => String::new(),
+            _ if l.from == l.to => "parent_id".to_string(),
+            _ if l.to == USER_KEY => format!("{}_id", l.hint.as_deref().unwrap_or("owner")),
+            _ => String::new(),
+        };
+        let required = l.required && l.from != l.to;
+        out.push(Relation {
+            kind: l.kind,
+            from,
+            to,
+            field,
+            required,
+            on_delete: if required || l.kind == RelationKind::ManyToMany {
+                OnDelete::Cascade
+            } else {
+                OnDelete::SetNull
+            },
+        });
+    }
+    out
+}

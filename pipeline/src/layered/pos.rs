@@ -1,0 +1,379 @@
+//! Layer 2, parts of speech: each token gets a tag from the word tables (`lexicon`), and words
+//! that can be a noun or a verb (`book`, `orders`, `reviews`) are settled by their neighbours.
+//!
+//! Unknown words are nouns; `-ly` words are adverbs. Nouns carry their singular form.
+
+use codebegen_schema::names::singular_word;
+
+use super::lexicon::{VerbForm, LEXICON};
+use super::tokens::{Token, TokenKind};
+
+/// A part of speech.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tag {
+    Det,
+    Quant,
+    Num,
+    Pron,
+    Rel,
+    Prep,
+    And,
+    Or,
+    Modal,
+    Be,
+    Have,
+    Neg,
+    Adv,
+    Adj,
+    Whether,
+    Poss,
+    Verb,
+    Noun,
+    Meta,
+    Punct(char),
+}
+
+/// A tagged token.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Word {
+    /// As written.
+    pub text: String,
+    /// Lower-cased.
+    pub lower: String,
+    /// Its part of speech.
+    pub tag: Tag,
+    /// Singular for nouns, base form for verbs, the lower-cased word otherwise.
+    pub lemma: String,
+    /// For verbs: the form.
+    pub form: Option<VerbForm>,
+    /// For nouns: written in the plural.
+    pub plural: bool,
+}
+
+impl Word {
+    /// Whether this is the punctuation `c`.
+    pub fn is(&self, c: char) -> bool {
+        self.tag == Tag::Punct(c)
+    }
+}
+
+fn closed_tag(class: &str) -> Option<Tag> {
+    Some(match class {
+        "determiner" => Tag::Det,
+        "quantifier" => Tag::Quant,
+        "pronoun" => Tag::Pron,
+        "relative" => Tag::Rel,
+        "preposition" => Tag::Prep,
+        "and" => Tag::And,
+        "or" => Tag::Or,
+        "modal" => Tag::Modal,
+        "be" => Tag::Be,
+        "have" => Tag::Have,
+        "negation" => Tag::Neg,
+        "adverb" => Tag::Adv,
+        "adjective" => Tag::Adj,
+        "whether" => Tag::Whether,
+        "meta" | "unit" => Tag::Meta,
+        _ => return None,
+    })
+}
+
+fn noun(token: &Token) -> Word {
+    let singular = singular_word(&token.lower);
+    Word {
+        text: token.text.clone(),
+        lower: token.lower.clone(),
+        tag: Tag::Noun,
+        plural: singular != token.lower,
+        lemma: singular,
+        form: None,
+    }
+}
+
+/// First reading of a token, before neighbours are looked at. Returns the word and whether it
+/// could also be a noun.
+fn first_reading(token: &Token) -> (Word, bool) {
+    let plain = |tag: Tag| Word {
+        text: token.text.clone(),
+        lower: token.lower.clone(),
+        tag,
+        lemma: token.lower.clone(),
+        form: None,
+        plural: false,
+    };
+    match token.kind {
+        TokenKind::Number => return (plain(Tag::Num), false),
+        TokenKind::Punct(c) => return (plain(Tag::Punct(c)), false),
+        TokenKind::Word => {}
+    }
+    let w = token.lower.as_str();
+    if w == "'s" {
+        return (plain(Tag::Poss), false);
+    }
+    if matches!(w, "that" | "which" | "who" | "whom" | "where") {
+        return (plain(Tag::Rel), false);
+    }
+    if let Some(tag) = LEXICON.closed_class(w).and_then(closed_tag) {
+        return (plain(tag), false);
+    }
+    if let Some((verb, form)) = LEXICON.verb_form(w) {
+        let mut word = plain(Tag::Verb);
+        word.lemma = verb.base.clone();
+        word.form = Some(form);
+        // A verb that is also a noun: its base or `-s` form, or an event noun of its own.
+        let noun_too = matches!(form, VerbForm::Base | VerbForm::Third)
+            && (LEXICON.field_type(&singular_word(w)).is_some()
+                || verb.nouns.iter().any(|n| *n == singular_word(w))
+                || NOUN_VERBS.contains(&verb.base.as_str()));
+        return (word, noun_too);
+    }
+    if w.len() > 4
+        && w.ends_with("ly")
+        && !matches!(
+            w,
+            "supply"
+                | "family"
+                | "reply"
+                | "assembly"
+                | "rally"
+                | "jelly"
+                | "belly"
+                | "ally"
+                | "anomaly"
+                | "monthly"
+                | "weekly"
+                | "daily"
+                | "yearly"
+                | "hourly"
+        )
+    {
+        return (plain(Tag::Adv), false);
+    }
+    (noun(token), false)
+}
+
+/// Verbs whose base form is a common noun too, beyond their event nouns.
+const NOUN_VERBS: &[&str] = &[
+    "book",
+    "order",
+    "post",
+    "review",
+    "comment",
+    "rate",
+    "like",
+    "record",
+    "list",
+    "log",
+    "note",
+    "file",
+    "issue",
+    "release",
+    "design",
+    "draft",
+    "plan",
+    "stock",
+    "tag",
+    "pin",
+    "archive",
+    "report",
+    "contact",
+    "message",
+    "email",
+    "call",
+    "share",
+    "check",
+    "bid",
+    "vote",
+    "star",
+    "favorite",
+    "favourite",
+    "bookmark",
+    "reply",
+    "answer",
+    "request",
+    "claim",
+    "transfer",
+    "deposit",
+    "repair",
+    "service",
+    "walk",
+    "ride",
+    "trip",
+    "water",
+    "plant",
+    "grade",
+    "score",
+    "visit",
+    "view",
+    "play",
+    "match",
+    "run",
+    "lead",
+    "host",
+    "feature",
+    "offer",
+    "supply",
+    "fund",
+    "invoice",
+    "bill",
+    "charge",
+    "support",
+    "search",
+    "update",
+    "edit",
+    "mark",
+    "rent",
+    "lease",
+    "hire",
+    "use",
+    "need",
+    "work",
+    "sign",
+    "train",
+    "coach",
+    "sort",
+    "group",
+    "link",
+    "park",
+    "house",
+    "cover",
+    "harvest",
+    "measure",
+    "reference",
+    "mention",
+    "upload",
+    "build",
+    "return",
+];
+
+/// Tags a sentence.
+pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
+    let readings: Vec<(Word, bool)> = tokens.iter().map(first_reading).collect();
+    let mut words: Vec<Word> = Vec::with_capacity(readings.len());
+    for (i, (word, noun_too)) in readings.iter().enumerate() {
+        let mut word = word.clone();
+        if *noun_too {
+            let prev = words.last().map(|w| w.tag);
+            let next = readings.get(i + 1).map(|(w, n)| (w.tag, *n));
+            if reads_as_noun(prev, next, word.form, i == 0) {
+                word = noun(&tokens[i]);
+            }
+        }
+        // An unknown word between a subject and its object is a verb we have no entry for
+        // (`suppliers quote prices`, `each quote states a price`).
+        if word.tag == Tag::Noun && LEXICON.field_type(&word.lemma).is_none() {
+            let prev = words.last();
+            let next = readings.get(i + 1).map(|(w, _)| w.tag);
+            let after_subject = prev.is_some_and(|p| {
+                p.tag == Tag::Noun && (p.plural != word.plural || (p.plural && !word.plural))
+            });
+            let object_follows = matches!(next, Some(Tag::Det | Tag::Quant | Tag::Num | Tag::Pron));
+            if after_subject && object_follows && (word.plural || !prev.is_some_and(|p| !p.plural))
+            {
+                let base = if word.plural {
+                    word.lemma.clone()
+                } else {
+                    word.lower.clone()
+                };
+                word.tag = Tag::Verb;
+                word.lemma = base;
+                word.form = Some(if word.plural {
+                    VerbForm::Third
+                } else {
+                    VerbForm::Base
+                });
+                word.plural = false;
+            }
+        }
+        // `-ing` and `-ed` words before a noun modify it (`the returning customer`).
+        if word.tag == Tag::Verb
+            && matches!(word.form, Some(VerbForm::Gerund))
+            && matches!(
+                words.last().map(|w| w.tag),
+                Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Poss)
+            )
+        {
+            word = noun(&tokens[i]);
+        }
+        words.push(word);
+    }
+    words
+}
+
+/// Whether a word that may be a noun or a verb is a noun here.
+fn reads_as_noun(
+    prev: Option<Tag>,
+    next: Option<(Tag, bool)>,
+    form: Option<VerbForm>,
+    first: bool,
+) -> bool {
+    match prev {
+        Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Num | Tag::Poss | Tag::Prep | Tag::Have) => {
+            return true
+        }
+        Some(Tag::Modal | Tag::Pron | Tag::Rel | Tag::Neg | Tag::Adv) => return false,
+        _ => {}
+    }
+    let next_tag = next.map(|(t, _)| t);
+    match next_tag {
+        // A verb is followed by its object or a preposition; a noun by a verb or the end.
+        None => true,
+        Some(Tag::Verb | Tag::Have | Tag::Be | Tag::Modal | Tag::Rel | Tag::Poss) => true,
+        Some(Tag::Punct(_)) => true,
+        Some(Tag::And | Tag::Or) => true,
+        Some(Tag::Det | Tag::Quant | Tag::Pron | Tag::Num) => false,
+        Some(Tag::Noun) => {
+            // `members book classes`: after a noun, a plural noun follows a verb. At the start a
+            // base form followed by a noun is a compound (`book titles`) or an imperative.
+            if first {
+                matches!(form, Some(VerbForm::Third))
+            } else {
+                matches!(prev, Some(Tag::Noun))
+            }
+            .then_some(false)
+            .unwrap_or(true)
+        }
+        Some(Tag::Prep) => !matches!(prev, Some(Tag::Noun)),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layered::tokens::sentences;
+
+    fn check(sentence: &str, expected: &str) {
+        let tokens = &sentences(sentence)[0];
+        let got: Vec<String> = tag(tokens)
+            .iter()
+            .map(|w| format!("{}/{:?}", w.lower, w.tag))
+            .collect();
+        assert_eq!(got.join(" "), expected, "{sentence}");
+    }
+
+    #[test]
+    fn nouns_and_verbs_are_told_apart() {
+        check(
+            "members book classes",
+            "members/Noun book/Verb classes/Noun",
+        );
+        check(
+            "a book has a title",
+            "a/Det book/Noun has/Have a/Det title/Noun",
+        );
+        check(
+            "customers place orders",
+            "customers/Noun place/Verb orders/Noun",
+        );
+        check("orders have items", "orders/Noun have/Have items/Noun");
+        check(
+            "readers comment on posts",
+            "readers/Noun comment/Verb on/Prep posts/Noun",
+        );
+        check(
+            "each review has a rating",
+            "each/Quant review/Noun has/Have a/Det rating/Noun",
+        );
+    }
+}
