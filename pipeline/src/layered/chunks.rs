@@ -58,6 +58,11 @@ pub(crate) struct NounPhrase {
 }
 
 impl NounPhrase {
+    /// A phrase with no words yet.
+    pub fn empty() -> NounPhrase {
+        NounPhrase::new()
+    }
+
     fn new() -> NounPhrase {
         NounPhrase {
             words: Vec::new(),
@@ -105,6 +110,8 @@ pub(crate) struct VerbGroup {
     pub negated: bool,
     /// `can`, `may`.
     pub modal: bool,
+    /// The words as written, lower-case.
+    pub words: Vec<String>,
 }
 
 /// One chunk.
@@ -263,6 +270,15 @@ pub(crate) fn chunk(words: &[Word]) -> Vec<Chunk> {
                 }
                 out.push(Chunk::Other(w.lower.clone()));
             }
+            Tag::Pron if w.lower == "when" => {
+                // `when the transfer was executed`: a moment, `executed_at`.
+                if let Some((np, next)) = moment_clause(words, i + 1, "at") {
+                    out.push(Chunk::Noun(np));
+                    i = next;
+                    continue;
+                }
+                out.push(Chunk::Other(w.lower.clone()));
+            }
             Tag::Det
             | Tag::Quant
             | Tag::Adj
@@ -283,6 +299,27 @@ pub(crate) fn chunk(words: &[Word]) -> Vec<Chunk> {
                             continue;
                         }
                     }
+                    // `the date it was taken`: `taken_on`.
+                    let mut np = np;
+                    let mut next = next;
+                    let moment_words = ["date", "day", "time", "moment"];
+                    if np.words.iter().all(|w| moment_words.contains(&w.as_str())) {
+                        let from = if words.get(next).is_some_and(|w| w.tag == Tag::Rel) {
+                            next + 1
+                        } else {
+                            next
+                        };
+                        let suffix = if np.head == "date" || np.head == "day" {
+                            "on"
+                        } else {
+                            "at"
+                        };
+                        if let Some((moment, after)) = moment_clause(words, from, suffix) {
+                            np.words = moment.words;
+                            np.head = moment.head;
+                            next = after;
+                        }
+                    }
                     out.push(Chunk::Noun(np));
                     i = next;
                     continue;
@@ -296,6 +333,36 @@ pub(crate) fn chunk(words: &[Word]) -> Vec<Chunk> {
     out
 }
 
+/// `it was executed`, `the product was added`: a subject, `be` and a participle, read as the
+/// field `<participle>_<suffix>`.
+fn moment_clause(words: &[Word], start: usize, suffix: &str) -> Option<(NounPhrase, usize)> {
+    let mut i = start;
+    while i < words.len()
+        && i < start + 4
+        && matches!(words[i].tag, Tag::Det | Tag::Noun | Tag::Pron | Tag::Adj)
+    {
+        i += 1;
+    }
+    if i == start || words.get(i)?.tag != Tag::Be {
+        return None;
+    }
+    i += 1;
+    while words
+        .get(i)
+        .is_some_and(|w| matches!(w.tag, Tag::Adv | Tag::Be))
+    {
+        i += 1;
+    }
+    let verb = words.get(i)?;
+    if verb.tag != Tag::Verb || !matches!(verb.form, Some(VerbForm::Participle | VerbForm::Past)) {
+        return None;
+    }
+    let mut np = NounPhrase::new();
+    np.words = vec![verb.lower.clone(), suffix.to_string()];
+    np.head = suffix.to_string();
+    Some((np, i + 1))
+}
+
 fn verb_group(words: &[Word], start: usize, before: &[Chunk]) -> Option<(VerbGroup, usize)> {
     let mut i = start;
     let mut group = VerbGroup {
@@ -304,6 +371,7 @@ fn verb_group(words: &[Word], start: usize, before: &[Chunk]) -> Option<(VerbGro
         form: None,
         negated: false,
         modal: false,
+        words: Vec::new(),
     };
     let mut saw_be = false;
     let mut saw_have = false;
@@ -323,12 +391,14 @@ fn verb_group(words: &[Word], start: usize, before: &[Chunk]) -> Option<(VerbGro
                     saw_have = true;
                 } else {
                     group.base = "have".into();
+                    group.words = words[start..=i].iter().map(|w| w.lower.clone()).collect();
                     return Some((group, i + 1));
                 }
             }
             Tag::Verb => {
                 group.base = w.lemma.clone();
                 group.form = w.form;
+                group.words = words[start..=i].iter().map(|w| w.lower.clone()).collect();
                 if matches!(w.form, Some(VerbForm::Participle | VerbForm::Past))
                     && (saw_be
                         || (!saw_have
@@ -346,6 +416,7 @@ fn verb_group(words: &[Word], start: usize, before: &[Chunk]) -> Option<(VerbGro
     }
     if saw_be {
         group.base = "be".into();
+        group.words = words[start..i].iter().map(|w| w.lower.clone()).collect();
         return Some((group, i));
     }
     if group.modal || group.negated {

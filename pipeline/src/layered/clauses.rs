@@ -5,7 +5,7 @@
 //! a book` is a title owned by the book, `date of birth` one phrase.
 
 use super::chunks::{Chunk, Count, NounPhrase, VerbGroup};
-use super::lexicon::LEXICON;
+use super::lexicon::{VerbClass, VerbForm, LEXICON};
 
 /// One clause.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -39,11 +39,15 @@ fn is_field_word(np: &NounPhrase) -> bool {
 }
 
 /// `X of Y` folded into one phrase.
-fn fold_of(first: NounPhrase, second: NounPhrase) -> NounPhrase {
+fn fold_of(first: NounPhrase, second: NounPhrase) -> Option<NounPhrase> {
     if LEXICON.noun_is(&first.head, "collection") && first.head != "number" {
         let mut np = second;
         np.count = Count::Many;
-        return np;
+        return Some(np);
+    }
+    // `decks of cards`: two records, linked by the clause layer's reader.
+    if first.plural && second.plural && !is_field_word(&first) && !is_field_word(&second) {
+        return None;
     }
     if is_field_word(&first)
         && !is_field_word(&second)
@@ -53,7 +57,7 @@ fn fold_of(first: NounPhrase, second: NounPhrase) -> NounPhrase {
         // `the title of the book`
         let mut np = first;
         np.owner = Some(Box::new(second));
-        return np;
+        return Some(np);
     }
     // `date of birth`, `number of seats`
     let mut np = first;
@@ -63,7 +67,86 @@ fn fold_of(first: NounPhrase, second: NounPhrase) -> NounPhrase {
     np.plural = false;
     np.values.extend(second.values);
     np.range = np.range.or(second.range);
-    np
+    Some(np)
+}
+
+/// The items of a heading line, split at commas and `and`, each merged into one phrase.
+fn heading_items(chunks: &[Chunk]) -> Vec<NounPhrase> {
+    let mut items: Vec<NounPhrase> = Vec::new();
+    let mut current: Option<NounPhrase> = None;
+    let mut finish = |current: &mut Option<NounPhrase>, items: &mut Vec<NounPhrase>| {
+        if let Some(np) = current.take() {
+            if !np.words.is_empty() {
+                items.push(np);
+            }
+        }
+    };
+    for chunk in chunks {
+        match chunk {
+            Chunk::Comma | Chunk::And | Chunk::Or | Chunk::Colon => {
+                finish(&mut current, &mut items)
+            }
+            Chunk::Noun(np) => match current.as_mut() {
+                None => current = Some(np.clone()),
+                Some(item) => {
+                    item.words.extend(np.words.iter().cloned());
+                    item.head = np.head.clone();
+                    item.plural = np.plural;
+                    item.values.extend(np.values.iter().cloned());
+                    item.range = item.range.or(np.range);
+                    item.optional |= np.optional;
+                    item.unique |= np.unique;
+                }
+            },
+            Chunk::Verb(v) => {
+                let item = current.get_or_insert_with(NounPhrase::empty);
+                let words: Vec<String> = v
+                    .words
+                    .iter()
+                    .filter(|w| LEXICON.closed_class(w).is_none())
+                    .cloned()
+                    .collect();
+                if let Some(last) = words.last() {
+                    item.head = last.clone();
+                }
+                item.words.extend(words);
+            }
+            Chunk::Prep(p) => {
+                if let Some(item) = current.as_mut() {
+                    item.words.push(p.clone());
+                }
+            }
+            Chunk::Rel(_) | Chunk::Other(_) => {}
+        }
+    }
+    finish(&mut current, &mut items);
+    // A trailing preposition (`quantity on`) is not part of a name, nor are units
+    // (`weight in kg`).
+    for item in &mut items {
+        if let Some(at) = item
+            .words
+            .iter()
+            .position(|w| matches!(w.as_str(), "in" | "per"))
+        {
+            let rest = &item.words[at + 1..];
+            if !rest.is_empty()
+                && rest
+                    .iter()
+                    .all(|w| matches!(LEXICON.closed_class(w), Some("unit" | "meta")))
+            {
+                item.words.truncate(at);
+                item.head = item.words.last().cloned().unwrap_or_default();
+            }
+        }
+        while item
+            .words
+            .last()
+            .is_some_and(|w| LEXICON.closed_class(w) == Some("preposition"))
+        {
+            item.words.pop();
+        }
+    }
+    items
 }
 
 /// Reads a sentence's chunks into clauses.
@@ -77,10 +160,12 @@ pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
         {
             if p == "of" {
                 if let Some(Chunk::Noun(first)) = folded.last().cloned() {
-                    folded.pop();
-                    folded.push(Chunk::Noun(fold_of(first, second.clone())));
-                    i += 2;
-                    continue;
+                    if let Some(np) = fold_of(first, second.clone()) {
+                        folded.pop();
+                        folded.push(Chunk::Noun(np));
+                        i += 2;
+                        continue;
+                    }
                 }
             }
         }
@@ -106,7 +191,37 @@ pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
                 heading: true,
                 ..Clause::default()
             };
-            let rest = read(&chunks[at + 1..]);
+            // `Book: title, isbn, started at`: a list of items, each read whole whatever its
+            // words' parts of speech, unless the line reads on as a sentence (`Book: has a title`).
+            let after = &chunks[at + 1..];
+            let sentence = matches!(after.first(), Some(Chunk::Verb(v)) if v.passive
+                || v.base == "have"
+                || v.base == "be"
+                || LEXICON.verb(&v.base).is_some_and(|verb| matches!(verb.class, VerbClass::Contain | VerbClass::Belong)));
+            // `music app: artists have albums, albums have tracks` reads on too.
+            let clause_like = after.windows(2).any(|pair| {
+                matches!(pair, [Chunk::Noun(np), Chunk::Verb(v)] if !np.pronoun && (v.base == "have" || v.base == "be" || !matches!(v.form, Some(VerbForm::Participle | VerbForm::Gerund))))
+            });
+            let meta_heading = LEXICON.closed_class(&nouns[0].head) == Some("meta");
+            // `news: articles by authors in sections`: plural records after the colon make the
+            // heading a name for the app.
+            let first_item = after.iter().find_map(|c| match c {
+                Chunk::Noun(np) => Some(np),
+                _ => None,
+            });
+            let records_follow = !nouns[0].plural
+                && first_item.is_some_and(|np| np.plural && !is_field_word(np))
+                && after.iter().any(|c| matches!(c, Chunk::Prep(_)));
+            if !sentence && !clause_like && !meta_heading && !records_follow {
+                clause.objects = heading_items(after);
+                return vec![clause];
+            }
+            let rest = read(after);
+            if records_follow || meta_heading {
+                let mut out = vec![clause];
+                out.extend(rest);
+                return out;
+            }
             // `Book: has a title` reads on; `Book: title, isbn` is a list.
             if rest
                 .iter()
@@ -140,14 +255,18 @@ pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
 
     let mut out: Vec<Clause> = Vec::new();
     let mut current = Clause::default();
-    // Where the phrases since the last list boundary start, in `current.objects` or the last
-    // prepositional list, for a subject that turns out to start a new clause.
     let mut in_prep = false;
     let mut last_np: Option<NounPhrase> = None;
+    // Whether a phrase came since the last list boundary (`,`, `and`), and whether the last
+    // phrase of a prepositional list opened after such a boundary.
     let mut after_boundary = true;
-    for chunk in &chunks {
+    let mut listed_in_prep = false;
+    for (i, chunk) in chunks.iter().enumerate() {
         match chunk {
             Chunk::Noun(np) => {
+                listed_in_prep = in_prep
+                    && after_boundary
+                    && current.preps.last().is_some_and(|(_, l)| !l.is_empty());
                 if current.verb.is_none() && !in_prep {
                     current.subject.push(np.clone());
                 } else if in_prep {
@@ -161,11 +280,31 @@ pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
                 after_boundary = false;
             }
             Chunk::Prep(p) => {
+                // `several wishlists, each with a name`: the list after `with` describes the
+                // object just named, not the subject.
+                let owner = current.objects.iter().rev().find(|np| !np.pronoun).cloned();
+                if p == "with" && current.verb.is_some() && !in_prep && owner.is_some() {
+                    let subject: Vec<NounPhrase> = owner.into_iter().collect();
+                    current.objects.retain(|np| !np.pronoun);
+                    out.push(std::mem::take(&mut current));
+                    current.subject = subject;
+                }
                 current.preps.push((p.clone(), Vec::new()));
                 in_prep = true;
             }
             Chunk::And | Chunk::Or | Chunk::Comma => {
                 after_boundary = true;
+                // `invoices per subscription, subscriptions per plan`: a new verbless phrase.
+                let new_phrase = matches!(chunks.get(i + 1), Some(Chunk::Noun(_)))
+                    && matches!(chunks.get(i + 2), Some(Chunk::Prep(p)) if p != "of" && p != "with");
+                if matches!(chunk, Chunk::Comma)
+                    && new_phrase
+                    && current.verb.is_none()
+                    && !current.preps.is_empty()
+                {
+                    out.push(std::mem::take(&mut current));
+                    in_prep = false;
+                }
             }
             Chunk::Rel(_) => {
                 let antecedent = last_np.clone();
@@ -177,37 +316,30 @@ pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
                 in_prep = false;
             }
             Chunk::Verb(group) => {
+                let verbless_list =
+                    current.verb.is_none() && in_prep && listed_in_prep && !after_boundary;
                 if current.verb.is_some()
+                    || verbless_list
                     || (current.subject.is_empty() && !out.is_empty() && current.relative)
                 {
-                    // A new clause: its subject is the phrase list just before the verb, or
-                    // the previous clause's subject when there is none (`... and belong to`).
+                    // A new clause: its subject is the phrase just before the verb, or the
+                    // previous clause's subject when there is none (`... and belong to`).
                     let mut subject = Vec::new();
                     if !after_boundary {
-                        // Phrases since the last boundary are the new subject.
                         if in_prep {
                             if let Some((_, list)) = current.preps.last_mut() {
-                                if let Some(np) = list.pop() {
-                                    subject.push(np);
-                                }
+                                subject.extend(list.pop());
                             }
-                        } else if let Some(np) = current.objects.pop() {
-                            subject.push(np);
+                        } else {
+                            subject.extend(current.objects.pop());
                         }
                     }
-                    let inherited = if subject.is_empty() {
-                        out.iter()
-                            .rev()
-                            .chain(std::iter::once(&current))
-                            .find(|c| !c.relative || true)
-                            .map(|_| current.subject.clone())
-                            .unwrap_or_default()
-                    } else {
-                        subject
-                    };
+                    if subject.is_empty() {
+                        subject = current.subject.clone();
+                    }
                     let prev_relative = current.relative;
                     out.push(std::mem::take(&mut current));
-                    current.subject = inherited;
+                    current.subject = subject;
                     if prev_relative && current.subject.is_empty() {
                         current.subject = out.last().map(|c| c.subject.clone()).unwrap_or_default();
                     }

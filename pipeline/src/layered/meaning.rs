@@ -104,6 +104,15 @@ impl Weights {
     }
 }
 
+/// Prepositions that link a record to another without a verb (`articles by authors in
+/// sections`, `invoices per subscription`, `decks of cards`).
+fn is_linking_prep(prep: &str) -> bool {
+    matches!(
+        prep,
+        "by" | "in" | "at" | "on" | "under" | "for" | "from" | "per" | "of" | "within" | "inside"
+    )
+}
+
 fn verb_class(clause: &Clause) -> Option<VerbClass> {
     let verb = clause.verb.as_ref()?;
     match verb.base.as_str() {
@@ -131,8 +140,13 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String]) -> Meaning {
             continue;
         }
         let class = verb_class(clause);
+        let linking_preps = clause
+            .preps
+            .iter()
+            .any(|(p, l)| is_linking_prep(p) && !l.is_empty());
         let subject_weight = match (clause.heading, class, &clause.verb) {
             (true, _, _) => 3,
+            (_, _, None) if linking_preps => 2,
             (_, _, None) => 1,
             (_, Some(VerbClass::Other), _) => 1,
             _ => 3,
@@ -186,24 +200,26 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String]) -> Meaning {
             }
         }
         for (prep, list) in &clause.preps {
-            let linking = matches!(
-                prep.as_str(),
-                "to" | "in"
-                    | "into"
-                    | "under"
-                    | "for"
-                    | "at"
-                    | "on"
-                    | "from"
-                    | "by"
-                    | "within"
-                    | "inside"
-                    | "through"
-                    | "via"
-                    | "between"
-                    | "among"
-                    | "about"
-            );
+            let linking = prep == "of"
+                || prep == "per"
+                || matches!(
+                    prep.as_str(),
+                    "to" | "in"
+                        | "into"
+                        | "under"
+                        | "for"
+                        | "at"
+                        | "on"
+                        | "from"
+                        | "by"
+                        | "within"
+                        | "inside"
+                        | "through"
+                        | "via"
+                        | "between"
+                        | "among"
+                        | "about"
+                );
             for np in list {
                 let weight = if prep == "with"
                     && (meta_heading || clause.verb.is_none())
@@ -217,12 +233,34 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String]) -> Meaning {
                     && !is_field_phrase(np)
                 {
                     2
-                } else if linking && !is_field_phrase(np) && clause.verb.is_some() {
+                } else if linking
+                    && !is_field_phrase(np)
+                    && (clause.verb.is_some()
+                        || np.plural
+                        || prep == "of"
+                        || prep == "per"
+                        || prep == "by")
+                {
                     2
                 } else {
                     0
                 };
                 weights.add(np, weight);
+            }
+        }
+    }
+    // `guest artists` is an `artist` unless it stood on its own (a subject or heading).
+    let singles: Vec<String> = weights
+        .scores
+        .iter()
+        .filter(|(k, s)| !k.contains('_') && *s >= 2)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for (key, score) in &mut weights.scores {
+        if *score < 3 {
+            if let Some(base) = singles.iter().find(|b| key.ends_with(&format!("_{b}"))) {
+                let _ = base;
+                *score = 0;
             }
         }
     }
@@ -434,6 +472,40 @@ impl Reader {
                         self.add_field(&owner, np)
                     }
                     None => {}
+                }
+            }
+        }
+        if clause.verb.is_none() && !clause.heading {
+            // `articles by authors in sections`: each record belongs to what the preposition
+            // names; `decks of cards` gives the cards to the deck.
+            for (prep, list) in &clause.preps {
+                if !is_linking_prep(prep) {
+                    continue;
+                }
+                let targets: Vec<String> = list.iter().filter_map(|np| self.resolve(np)).collect();
+                for s in &subjects {
+                    for t in &targets {
+                        if s == t {
+                            continue;
+                        }
+                        if prep == "of" {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                t,
+                                s,
+                                false,
+                                format!("read \"{s} of {t}\" as {t} belonging to {s}"),
+                            );
+                        } else {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                s,
+                                t,
+                                false,
+                                format!("read \"{s} {prep} {t}\" as {s} belonging to {t}"),
+                            );
+                        }
+                    }
                 }
             }
         }

@@ -314,3 +314,41 @@ fn relations(entities: &[(String, Entity)], links: Vec<LinkDraft>) -> Vec<Relati
     }
     out
 }
+
+/// Every layer's reading of a prompt, one sentence a block: the tags, the chunks and the
+/// clauses. For people tuning the tables (`--example layered_explain`).
+pub fn explain(prompt: &str) -> String {
+    let mut out = String::new();
+    for sentence in tokens::sentences(prompt) {
+        let tagged = pos::tag(&sentence);
+        let tags: Vec<String> = tagged
+            .iter()
+            .map(|w| format!("{}/{:?}", w.lower, w.tag))
+            .collect();
+        out.push_str(&format!("tags: {}\n", tags.join(" ")));
+        let chunked = chunks::chunk(&tagged);
+        out.push_str(&format!("chunks: {chunked:?}\n"));
+        for clause in clauses::read(&chunked) {
+            let names = |list: &[chunks::NounPhrase]| {
+                list.iter()
+                    .map(|np| np.words.join(" "))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            };
+            let preps: Vec<String> = clause
+                .preps
+                .iter()
+                .map(|(p, l)| format!("{p}: {}", names(l)))
+                .collect();
+            out.push_str(&format!(
+                "clause: subject [{}] verb {:?} objects [{}] preps [{}]{}\n",
+                names(&clause.subject),
+                clause.verb.as_ref().map(|v| (v.base.as_str(), v.passive)),
+                names(&clause.objects),
+                preps.join("; "),
+                if clause.heading { " heading" } else { "" }
+            ));
+        }
+    }
+    out
+}

@@ -3,7 +3,7 @@
 //!
 //! Unknown words are nouns; `-ly` words are adverbs. Nouns carry their singular form.
 
-use codebegen_schema::names::singular_word;
+use codebegen_schema::names::{singular_word, snake_case};
 
 use super::lexicon::{VerbForm, LEXICON};
 use super::tokens::{Token, TokenKind};
@@ -78,8 +78,29 @@ fn closed_tag(class: &str) -> Option<Tag> {
     })
 }
 
+/// Whether a word is written in CamelCase (`StockLevel`), a name of its own.
+fn is_camel(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .windows(2)
+        .any(|p| p[0].is_lowercase() && p[1].is_uppercase())
+}
+
 fn noun(token: &Token) -> Word {
-    let singular = singular_word(&token.lower);
+    // `StockLevel` reads as `stock_level`.
+    let lower = if is_camel(&token.text) {
+        snake_case(&token.text)
+    } else {
+        token.lower.clone()
+    };
+    let singular = match lower.rsplit_once('_') {
+        Some((stem, last)) if is_camel(&token.text) => format!("{stem}_{}", singular_word(last)),
+        _ => singular_word(&lower),
+    };
+    let token = &Token {
+        lower,
+        ..token.clone()
+    };
     Word {
         text: token.text.clone(),
         lower: token.lower.clone(),
@@ -115,6 +136,9 @@ fn first_reading(token: &Token) -> (Word, bool) {
     }
     if let Some(tag) = LEXICON.closed_class(w).and_then(closed_tag) {
         return (plain(tag), false);
+    }
+    if is_camel(&token.text) {
+        return (noun(token), false);
     }
     if let Some((verb, form)) = LEXICON.verb_form(w) {
         let mut word = plain(Tag::Verb);
@@ -297,7 +321,90 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         }
         words.push(word);
     }
+    repair_compounds(&mut words, tokens);
+    // `Show: title, ...`: the word before a heading's colon names a record.
+    if words.len() > 1 && words[1].is(':') && words[0].tag == Tag::Verb {
+        words[0] = noun(&tokens[0]);
+    }
     words
+}
+
+/// Second look at verbs that stand inside noun phrases and closed-class words that act as
+/// verbs: `a track`, `an expected close date`, `each test drive has`, `sales reps own
+/// opportunities`, `members like posts`, and unknown `-ed` words (`nested`) as participles.
+fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
+    for i in 0..words.len() {
+        let prev = if i > 0 { Some(words[i - 1].tag) } else { None };
+        let before_prev = if i > 1 { Some(words[i - 2].tag) } else { None };
+        let next = words.get(i + 1).map(|w| w.tag);
+        let w = &words[i];
+        if w.tag == Tag::Noun
+            && !w.plural
+            && w.lower.len() > 5
+            && w.lower.ends_with("ed")
+            && !w.lower.ends_with("eed")
+            && LEXICON.field_type(&w.lower).is_none()
+        {
+            let stem = w.lower.trim_end_matches("ed").to_string();
+            let word = &mut words[i];
+            word.tag = Tag::Verb;
+            word.form = Some(VerbForm::Participle);
+            word.lemma = stem;
+            continue;
+        }
+        if (w.lower == "own" || w.lower == "like")
+            && prev == Some(Tag::Noun)
+            && matches!(next, Some(Tag::Noun | Tag::Det | Tag::Quant))
+        {
+            let word = &mut words[i];
+            word.tag = Tag::Verb;
+            word.form = Some(VerbForm::Base);
+            continue;
+        }
+        if w.tag != Tag::Verb || !matches!(w.form, Some(VerbForm::Base | VerbForm::Third)) {
+            continue;
+        }
+        let after_determiner = matches!(
+            prev,
+            Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Num | Tag::Poss | Tag::Have)
+        ) || (prev == Some(Tag::Prep)
+            && !matches!(words[i - 1].lower.as_str(), "to"));
+        let after_participle = prev == Some(Tag::Verb)
+            && words[i - 1].form == Some(VerbForm::Participle)
+            && matches!(before_prev, Some(Tag::Det | Tag::Quant))
+            && next == Some(Tag::Noun);
+        let closes_phrase = prev == Some(Tag::Noun)
+            && matches!(
+                before_prev,
+                Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Poss | Tag::Verb)
+            )
+            && (matches!(
+                next,
+                None | Some(
+                    Tag::Have
+                        | Tag::Be
+                        | Tag::Modal
+                        | Tag::Rel
+                        | Tag::Punct(_)
+                        | Tag::And
+                        | Tag::Or
+                )
+            ) || (next == Some(Tag::Prep)
+                && words
+                    .get(i + 1)
+                    .is_some_and(|n| matches!(n.lower.as_str(), "of" | "for" | "with"))));
+        // `authors write posts`: a verb form right before a finite verb is its subject.
+        let before_verb = matches!(next, Some(Tag::Modal | Tag::Have | Tag::Be))
+            || (next == Some(Tag::Verb)
+                && matches!(
+                    words.get(i + 1).and_then(|n| n.form),
+                    Some(VerbForm::Base | VerbForm::Third | VerbForm::Past)
+                )
+                && w.form == Some(VerbForm::Third));
+        if after_determiner || after_participle || closes_phrase || before_verb {
+            words[i] = noun(&tokens[i]);
+        }
+    }
 }
 
 /// Whether a word that may be a noun or a verb is a noun here.

@@ -180,13 +180,18 @@ pub(crate) fn sentences(prompt: &str) -> Vec<Vec<Token>> {
         }
     }
     let mut out = Vec::new();
+    let lines: Vec<String> = lines.iter().flat_map(|l| lift_parentheses(l)).collect();
     for line in lines {
         let mut tokens = Vec::new();
+        // `w/` is `with`.
+        let line = line.replace(" w/ ", " with ").replace(" w/o ", " without ");
         line_tokens(&line, &mut tokens);
         let mut current = Vec::new();
         for token in tokens {
             let abbreviation = token.kind == TokenKind::Punct('.')
-                && current.last().is_some_and(|t: &Token| matches!(t.lower.as_str(), "e.g" | "i.e" | "eg" | "ie" | "vs"));
+                && current.last().is_some_and(|t: &Token| {
+                    matches!(t.lower.as_str(), "e.g" | "i.e" | "eg" | "ie" | "vs")
+                });
             if abbreviation {
                 continue;
             }
@@ -202,6 +207,33 @@ pub(crate) fn sentences(prompt: &str) -> Vec<Vec<Token>> {
             out.push(current);
         }
     }
+    out
+}
+
+/// A long parenthesis that reads as a sentence (`(a payslip lists several deductions)`) is
+/// lifted out after its line; short ones (`(low, medium, high)`, `(optional)`) stay.
+fn lift_parentheses(line: &str) -> Vec<String> {
+    let mut kept = String::new();
+    let mut lifted = Vec::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('(') {
+        let Some(close) = rest[open..].find(')').map(|c| open + c) else {
+            break;
+        };
+        let inner = &rest[open + 1..close];
+        let words = inner.split_whitespace().count();
+        let commas = inner.matches(',').count();
+        kept.push_str(&rest[..open]);
+        if words >= 4 && commas * 2 < words - 1 && !inner.contains(" or ") {
+            lifted.push(inner.to_string());
+        } else {
+            kept.push_str(&rest[open..=close]);
+        }
+        rest = &rest[close + 1..];
+    }
+    kept.push_str(rest);
+    let mut out = vec![kept];
+    out.extend(lifted);
     out
 }
 

@@ -56,6 +56,18 @@ pub(crate) fn infer_type(name: &str) -> (FieldType, &'static str) {
     if let Some(t) = LEXICON.field_type(&singular_word(last)) {
         return (t, "its last word is in the field table");
     }
+    // `quantity_on_hand`, `price_per_night`: the words before the preposition decide.
+    if let Some(at) = words
+        .iter()
+        .position(|w| matches!(*w, "on" | "in" | "per" | "of" | "at" | "for"))
+    {
+        if at > 0 {
+            let (t, why) = infer_type(&words[..at].join("_"));
+            if t != FieldType::String {
+                return (t, why);
+            }
+        }
+    }
     (FieldType::String, "default")
 }
 
