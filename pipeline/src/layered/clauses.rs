@@ -149,8 +149,68 @@ fn heading_items(chunks: &[Chunk]) -> Vec<NounPhrase> {
     items
 }
 
+/// `As a member I want to book a class so that ...`: the persona is the subject of the wanted
+/// action, and the reason after `so that` is dropped.
+fn user_story(chunks: &[Chunk]) -> Option<Vec<Chunk>> {
+    let Some(Chunk::Prep(p)) = chunks.first() else {
+        return None;
+    };
+    let Some(Chunk::Noun(persona)) = chunks.get(1) else {
+        return None;
+    };
+    if p != "as" {
+        return None;
+    }
+    let mut i = 2;
+    while matches!(chunks.get(i), Some(Chunk::Comma)) {
+        i += 1;
+    }
+    let Some(Chunk::Noun(me)) = chunks.get(i) else {
+        return None;
+    };
+    if !me.pronoun {
+        return None;
+    }
+    i += 1;
+    // `want to`, `would like to`, `can`, `need to be able to`
+    let mut saw_verb = false;
+    while let Some(chunk) = chunks.get(i) {
+        match chunk {
+            Chunk::Verb(v) if !saw_verb || matches!(v.base.as_str(), "be" | "able") => {
+                saw_verb = true;
+                if !matches!(v.base.as_str(), "want" | "need" | "like" | "wish" | "be" | "have") && !v.modal {
+                    break;
+                }
+                if v.modal && !matches!(v.base.as_str(), "want" | "need" | "like" | "be") {
+                    break;
+                }
+            }
+            Chunk::Prep(p) if p == "to" => {}
+            Chunk::Noun(np) if np.words == ["able"] => {}
+            Chunk::Other(_) => {}
+            _ => break,
+        }
+        i += 1;
+    }
+    let mut out = vec![Chunk::Noun(persona.clone())];
+    for chunk in &chunks[i..] {
+        if matches!(chunk, Chunk::Other(w) if w == "so") {
+            break;
+        }
+        out.push(chunk.clone());
+    }
+    Some(out)
+}
+
 /// Reads a sentence's chunks into clauses.
 pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
+    if let Some(story) = user_story(chunks) {
+        return read_plain(&story);
+    }
+    read_plain(chunks)
+}
+
+fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
     // Fold `X of Y` first.
     let mut folded: Vec<Chunk> = Vec::new();
     let mut i = 0;
@@ -261,6 +321,9 @@ pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
     // phrase of a prepositional list opened after such a boundary.
     let mut after_boundary = true;
     let mut listed_in_prep = false;
+    // The clause a relative clause interrupted, by its place in `out`, to go back to after
+    // the relative clause's comma (`a serial number that must be unique, a kind ...`).
+    let mut outer: Option<usize> = None;
     for (i, chunk) in chunks.iter().enumerate() {
         match chunk {
             Chunk::Noun(np) => {
@@ -292,6 +355,15 @@ pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
                 current.preps.push((p.clone(), Vec::new()));
                 in_prep = true;
             }
+            Chunk::Comma if current.relative && current.verb.is_some() && outer.is_some() => {
+                if let Some(at) = outer.take() {
+                    let relative = std::mem::take(&mut current);
+                    current = out.remove(at);
+                    out.push(relative);
+                    in_prep = !current.preps.is_empty() && current.objects.is_empty();
+                    after_boundary = true;
+                }
+            }
             Chunk::And | Chunk::Or | Chunk::Comma => {
                 after_boundary = true;
                 // `invoices per subscription, subscriptions per plan`: a new verbless phrase.
@@ -308,7 +380,11 @@ pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
             }
             Chunk::Rel(_) => {
                 let antecedent = last_np.clone();
+                outer = None;
                 if !current.is_empty() {
+                    if current.verb.is_some() && !current.relative {
+                        outer = Some(out.len());
+                    }
                     out.push(std::mem::take(&mut current));
                 }
                 current.relative = true;
@@ -316,6 +392,9 @@ pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
                 in_prep = false;
             }
             Chunk::Verb(group) => {
+                if current.verb.is_some() {
+                    outer = None;
+                }
                 let verbless_list =
                     current.verb.is_none() && in_prep && listed_in_prep && !after_boundary;
                 if current.verb.is_some()

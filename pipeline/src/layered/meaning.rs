@@ -51,6 +51,9 @@ pub(crate) struct Meaning {
     pub entities: Vec<EntityDraft>,
     pub links: Vec<LinkDraft>,
     pub notes: Vec<Diagnostic>,
+    /// People who only appear as who may do what (`support agents may view orders`) while
+    /// login is on: roles, not records.
+    pub roles: Vec<String>,
 }
 
 /// Words that only stand in for the project or for records in general.
@@ -132,9 +135,27 @@ fn is_auth_clause(clause: &Clause) -> bool {
 }
 
 /// Reads clauses (one list per sentence) into entities, fields and links.
-pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String]) -> Meaning {
+pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bool) -> Meaning {
     let clauses: Vec<&Clause> = sentences.iter().flatten().collect();
     let mut weights = Weights::default();
+    // Keys seen as the subject of a permission (`admins can ...`) and keys seen anywhere else.
+    let mut permission_subjects: Vec<String> = Vec::new();
+    let mut other_uses: Vec<String> = Vec::new();
+    for clause in &clauses {
+        let permission = clause.verb.as_ref().is_some_and(|v| v.modal && v.base != "have" && v.base != "be")
+            || is_auth_clause(clause);
+        for np in &clause.subject {
+            let key = key_of(np);
+            if permission && !clause.heading {
+                permission_subjects.push(key);
+            } else {
+                other_uses.push(key);
+            }
+        }
+        for np in clause.objects.iter().chain(clause.preps.iter().flat_map(|(_, l)| l)) {
+            other_uses.push(key_of(np));
+        }
+    }
     for clause in &clauses {
         if is_auth_clause(clause) {
             continue;
@@ -268,6 +289,23 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String]) -> Meaning {
     let mut meaning = Meaning::default();
     for (key, score) in &weights.scores {
         let head = key.rsplit('_').next().unwrap_or(key);
+        let person = LEXICON.noun_is(head, "person")
+            || LEXICON.noun_is(head, "role")
+            || ["er", "or", "ist", "ant", "ent"].iter().any(|s| head.ends_with(s));
+        if auth_enabled
+            && person
+            && key != "user"
+            && permission_subjects.contains(key)
+            && !other_uses.contains(key)
+        {
+            meaning.notes.push(Diagnostic::info(
+                "read_role",
+                "auth.roles",
+                format!("read `{key}` as a role: the prompt only says what they may do"),
+            ));
+            meaning.roles.push(key.clone());
+            continue;
+        }
         if *score >= 2
             && !role_words.iter().any(|r| {
                 r == key
@@ -506,6 +544,21 @@ impl Reader {
                             );
                         }
                     }
+                }
+            }
+        }
+        // `their own addresses (street, city, postcode)`: values listed after a record are
+        // its fields.
+        for np in clause.subject.iter().chain(&clause.objects).chain(clause.preps.iter().flat_map(|(_, l)| l)) {
+            if np.values.is_empty() {
+                continue;
+            }
+            if let Some(owner) = self.resolve(np) {
+                for value in &np.values {
+                    let mut field = NounPhrase::empty();
+                    field.words = value.split_whitespace().map(str::to_string).collect();
+                    field.head = field.words.last().cloned().unwrap_or_default();
+                    self.add_field(&owner, &field);
                 }
             }
         }

@@ -54,7 +54,13 @@ pub fn extract(prompt: &str) -> Extraction {
     let chunked: Vec<Vec<chunks::Chunk>> = tagged.iter().map(|s| chunks::chunk(s)).collect();
     let read: Vec<Vec<clauses::Clause>> = chunked.iter().map(|s| clauses::read(s)).collect();
     let auth = auth::detect(&tagged);
-    let meaning = meaning::read(&read, &auth.roles);
+    let mut auth = auth;
+    let meaning = meaning::read(&read, &auth.roles, auth.enabled);
+    for role in &meaning.roles {
+        if !auth.roles.contains(role) {
+            auth.roles.push(role.clone());
+        }
+    }
 
     let template_name = None;
     finish_spec(prompt, meaning, auth, template_name, &tagged, diagnostics)
@@ -68,11 +74,7 @@ fn finish_spec(
     tagged: &[Vec<pos::Word>],
     mut diagnostics: Vec<Diagnostic>,
 ) -> Extraction {
-    let Meaning {
-        entities: drafts,
-        links,
-        notes,
-    } = meaning;
+    let Meaning { entities: drafts, links, notes, .. } = meaning;
     diagnostics.extend(notes);
     let mut entities: Vec<(String, Entity)> = Vec::new();
     for draft in &drafts {

@@ -276,7 +276,15 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
     let mut words: Vec<Word> = Vec::with_capacity(readings.len());
     for (i, (word, noun_too)) in readings.iter().enumerate() {
         let mut word = word.clone();
-        if *noun_too {
+        // `to book`, `and run payroll`, `log in`: verbs whatever else they can be.
+        let next_lower = tokens.get(i + 1).map(|t| t.lower.as_str()).unwrap_or("");
+        let after_to = word.tag == Tag::Verb
+            && ((words.last().is_some_and(|w| w.lower == "to") && word.form == Some(VerbForm::Base))
+                || (words.last().is_some_and(|w| matches!(w.tag, Tag::And | Tag::Or))
+                    && word.form == Some(VerbForm::Base)
+                    && matches!(readings.get(i + 1).map(|(w, _)| w.tag), Some(Tag::Det | Tag::Noun | Tag::Quant)))
+                || (matches!(word.lemma.as_str(), "log" | "sign") && matches!(next_lower, "in" | "up" | "out" | "on")));
+        if *noun_too && !after_to {
             let prev = words.last().map(|w| w.tag);
             let next = readings.get(i + 1).map(|(w, n)| (w.tag, *n));
             if reads_as_noun(prev, next, word.form, i == 0) {
@@ -285,13 +293,19 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         }
         // An unknown word between a subject and its object is a verb we have no entry for
         // (`suppliers quote prices`, `each quote states a price`).
-        if word.tag == Tag::Noun && LEXICON.field_type(&word.lemma).is_none() {
+        let next_reading = readings.get(i + 1).map(|(w, _)| w);
+        let determiner_follows = matches!(next_reading.map(|w| w.tag), Some(Tag::Det | Tag::Quant | Tag::Num | Tag::Pron));
+        if word.tag == Tag::Noun && (LEXICON.field_type(&word.lemma).is_none() || determiner_follows) {
             let prev = words.last();
-            let next = readings.get(i + 1).map(|(w, _)| w.tag);
+            let next = next_reading.map(|w| w.tag);
             let after_subject = prev.is_some_and(|p| {
                 p.tag == Tag::Noun && (p.plural != word.plural || (p.plural && !word.plural))
             });
-            let object_follows = matches!(next, Some(Tag::Det | Tag::Quant | Tag::Num | Tag::Pron));
+            // `suppliers quote prices`: a plural subject, a bare word, a plural object.
+            let plural_object = !word.plural
+                && prev.is_some_and(|p| p.tag == Tag::Noun && p.plural)
+                && next_reading.is_some_and(|n| n.tag == Tag::Noun && n.plural);
+            let object_follows = matches!(next, Some(Tag::Det | Tag::Quant | Tag::Num | Tag::Pron)) || plural_object;
             if after_subject && object_follows && (word.plural || !prev.is_some_and(|p| !p.plural))
             {
                 let base = if word.plural {
@@ -340,7 +354,7 @@ fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
         let w = &words[i];
         if w.tag == Tag::Noun
             && !w.plural
-            && w.lower.len() > 5
+            && w.lower.len() > 4
             && w.lower.ends_with("ed")
             && !w.lower.ends_with("eed")
             && LEXICON.field_type(&w.lower).is_none()
@@ -353,7 +367,7 @@ fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
             continue;
         }
         if (w.lower == "own" || w.lower == "like")
-            && prev == Some(Tag::Noun)
+            && matches!(prev, Some(Tag::Noun | Tag::Modal | Tag::Neg | Tag::Adv))
             && matches!(next, Some(Tag::Noun | Tag::Det | Tag::Quant))
         {
             let word = &mut words[i];
@@ -364,7 +378,17 @@ fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
         if w.tag != Tag::Verb || !matches!(w.form, Some(VerbForm::Base | VerbForm::Third)) {
             continue;
         }
-        let after_determiner = matches!(
+        // `each one belongs to`, `one may own`: a pronoun-like quantifier is a subject.
+        let pronoun_quantifier = prev == Some(Tag::Quant)
+            && matches!(words[i - 1].lower.as_str(), "one" | "each" | "all" | "both" | "some" | "many" | "several" | "others")
+            && matches!(next, Some(Tag::Prep | Tag::Det | Tag::Quant | Tag::Num));
+        // `an audio file url`: a bare verb form cannot follow a singular noun phrase as its verb
+        // (that would take `-s`), so it is part of the phrase.
+        let no_agreement = w.form == Some(VerbForm::Base)
+            && prev == Some(Tag::Noun)
+            && !words[i - 1].plural
+            && matches!(before_prev, Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Poss | Tag::Num));
+        let after_determiner = !pronoun_quantifier && matches!(
             prev,
             Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Num | Tag::Poss | Tag::Have)
         ) || (prev == Some(Tag::Prep)
@@ -373,7 +397,11 @@ fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
             && words[i - 1].form == Some(VerbForm::Participle)
             && matches!(before_prev, Some(Tag::Det | Tag::Quant))
             && next == Some(Tag::Noun);
-        let closes_phrase = prev == Some(Tag::Noun)
+        // `the manager approves or declines`: a verb agreeing with the noun before it.
+        let agrees = w.form == Some(VerbForm::Third)
+            && matches!(next, None | Some(Tag::And | Tag::Or | Tag::Punct(_) | Tag::Rel | Tag::Det | Tag::Quant | Tag::Pron));
+        let closes_phrase = !agrees
+            && prev == Some(Tag::Noun)
             && matches!(
                 before_prev,
                 Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Poss | Tag::Verb)
@@ -401,7 +429,7 @@ fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
                     Some(VerbForm::Base | VerbForm::Third | VerbForm::Past)
                 )
                 && w.form == Some(VerbForm::Third));
-        if after_determiner || after_participle || closes_phrase || before_verb {
+        if after_determiner || after_participle || closes_phrase || before_verb || no_agreement {
             words[i] = noun(&tokens[i]);
         }
     }
