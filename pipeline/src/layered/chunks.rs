@@ -6,7 +6,7 @@
 //! (`from 1 to 5`) and its flags (`optional`, `unique`). `whether it was returned` becomes the
 //! flag phrase `returned`.
 
-use super::lexicon::VerbForm;
+use super::lexicon::{VerbForm, LEXICON};
 use super::pos::{Tag, Word};
 
 /// How many a noun phrase speaks of.
@@ -398,6 +398,16 @@ fn verb_group(words: &[Word], start: usize, before: &[Chunk]) -> Option<(VerbGro
             Tag::Verb => {
                 group.base = w.lemma.clone();
                 group.form = w.form;
+                // `is run by`, `is set to`: a participle spelled like the base form.
+                if saw_be
+                    && w.form == Some(VerbForm::Base)
+                    && LEXICON.verb(&w.lemma).is_some_and(|v| v.participle == w.lower)
+                {
+                    group.form = Some(VerbForm::Participle);
+                    group.passive = true;
+                    group.words = words[start..=i].iter().map(|w| w.lower.clone()).collect();
+                    return Some((group, i + 1));
+                }
                 group.words = words[start..=i].iter().map(|w| w.lower.clone()).collect();
                 if matches!(w.form, Some(VerbForm::Participle | VerbForm::Past))
                     && (saw_be

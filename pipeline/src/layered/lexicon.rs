@@ -52,6 +52,8 @@ pub(crate) struct Verb {
     pub class: VerbClass,
     /// The event nouns it makes (`borrow` → loan, borrowing, checkout).
     pub nouns: Vec<String>,
+    /// Its participle (`run`, `written`, `booked`).
+    pub participle: String,
 }
 
 /// All tables.
@@ -178,12 +180,17 @@ impl Lexicon {
             lexicon
                 .forms
                 .insert(base.to_string(), (base.to_string(), VerbForm::Base));
+            let participle = cols
+                .get(4)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| regular_forms(base)[1].0.clone());
             lexicon.verbs.insert(
                 base.to_string(),
                 Verb {
                     base: base.to_string(),
                     class,
                     nouns,
+                    participle,
                 },
             );
         }

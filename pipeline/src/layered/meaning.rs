@@ -642,10 +642,18 @@ impl Reader {
             .iter()
             .filter_map(|np| self.resolve(np))
             .collect();
+        let all_prep_entities: Vec<(String, String)> = clause
+            .preps
+            .iter()
+            .filter(|(p, _)| p != "with")
+            .flat_map(|(p, l)| l.iter().map(move |np| (p.clone(), np)))
+            .filter_map(|(p, np)| self.resolve(np).map(|k| (p, k)))
+            .collect();
         if verb == "be" {
-            // `X is part of Y`, `X is in Y`; `status can be open or closed` gives values.
+            // `X is part of Y`, `X is in Y`, `each track is by one artist`, `every observation
+            // is of one target`.
             for s in &subjects {
-                for (_, p) in &prep_entities {
+                for (_, p) in &all_prep_entities {
                     if s != p {
                         self.link(
                             RelationKind::ManyToOne,
@@ -654,6 +662,17 @@ impl Reader {
                             false,
                             format!("read \"{s} is in {p}\" as {s} belonging to {p}"),
                         );
+                    }
+                }
+            }
+            return;
+        }
+        if passive && matches!(verb.as_str(), "make" | "compose" | "build" | "form") {
+            // `each entry is made of journal lines`: the lines belong to the entry.
+            for s in &subjects {
+                for (p, e) in &all_prep_entities {
+                    if p == "of" && s != e {
+                        self.link(RelationKind::ManyToOne, e, s, false, format!("read \"{s} is made of {e}\" as {e} belonging to {s}"));
                     }
                 }
             }
@@ -734,17 +753,16 @@ impl Reader {
                 } else {
                     objects.to_vec()
                 };
+                // A record cannot belong to itself: `a match points to the match it advances
+                // to` is a link to another one.
                 for c in &children {
                     for (_, p) in preps {
-                        if c != p {
-                            self.link(
-                                RelationKind::ManyToOne,
-                                c,
-                                p,
-                                false,
-                                format!("read \"{verb}\" as {c} belonging to {p}"),
-                            );
-                        }
+                        let why = if c == p {
+                            format!("read \"{c} {verb} {p}\" as a reference to another {c}")
+                        } else {
+                            format!("read \"{verb}\" as {c} belonging to {p}")
+                        };
+                        self.link(RelationKind::ManyToOne, c, p, false, why);
                     }
                 }
                 return;
@@ -855,7 +873,9 @@ impl Reader {
                             self.link(RelationKind::ManyToOne, &e, s, false, format!("read \"{s} {verb} {p}\" as a {e} entity with {s} and {p} parents"));
                             self.link(RelationKind::ManyToOne, &e, p, false, format!("read \"{s} {verb} {p}\" as a {e} entity with {s} and {p} parents"));
                         }
-                        None if class == Some(VerbClass::Own) => self.link(
+                        // `each pot comes from one tray`: one thing on the other side.
+                        None if class == Some(VerbClass::Own)
+                            || (class != Some(VerbClass::Assoc) && self.singular_prep(clause, p)) => self.link(
                             RelationKind::ManyToOne,
                             s,
                             p,
@@ -889,6 +909,15 @@ impl Reader {
                 }
             }
         }
+    }
+
+    /// Whether the prepositional phrase that names `key` speaks of one thing (`from one tray`).
+    fn singular_prep(&self, clause: &Clause, key: &str) -> bool {
+        clause
+            .preps
+            .iter()
+            .flat_map(|(_, l)| l)
+            .any(|np| !np.is_many() && self.resolve(np).as_deref() == Some(key))
     }
 
     /// `S has NP`: a child, a parent, a self-reference or a field.
