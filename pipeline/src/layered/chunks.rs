@@ -401,7 +401,9 @@ fn verb_group(words: &[Word], start: usize, before: &[Chunk]) -> Option<(VerbGro
                 // `is run by`, `is set to`: a participle spelled like the base form.
                 if saw_be
                     && w.form == Some(VerbForm::Base)
-                    && LEXICON.verb(&w.lemma).is_some_and(|v| v.participle == w.lower)
+                    && LEXICON
+                        .verb(&w.lemma)
+                        .is_some_and(|v| v.participle == w.lower)
                 {
                     group.form = Some(VerbForm::Participle);
                     group.passive = true;

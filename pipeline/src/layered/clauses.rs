@@ -22,6 +22,8 @@ pub(crate) struct Clause {
     pub heading: bool,
     /// A relative clause about the phrase before it (`who`, `which`).
     pub relative: bool,
+    /// Read from a user story: the subject is its persona (`As a member I want to ...`).
+    pub persona: bool,
 }
 
 impl Clause {
@@ -74,7 +76,7 @@ fn fold_of(first: NounPhrase, second: NounPhrase) -> Option<NounPhrase> {
 fn heading_items(chunks: &[Chunk]) -> Vec<NounPhrase> {
     let mut items: Vec<NounPhrase> = Vec::new();
     let mut current: Option<NounPhrase> = None;
-    let mut finish = |current: &mut Option<NounPhrase>, items: &mut Vec<NounPhrase>| {
+    let finish = |current: &mut Option<NounPhrase>, items: &mut Vec<NounPhrase>| {
         if let Some(np) = current.take() {
             if !np.words.is_empty() {
                 items.push(np);
@@ -178,7 +180,11 @@ fn user_story(chunks: &[Chunk]) -> Option<Vec<Chunk>> {
         match chunk {
             Chunk::Verb(v) if !saw_verb || matches!(v.base.as_str(), "be" | "able") => {
                 saw_verb = true;
-                if !matches!(v.base.as_str(), "want" | "need" | "like" | "wish" | "be" | "have") && !v.modal {
+                if !matches!(
+                    v.base.as_str(),
+                    "want" | "need" | "like" | "wish" | "be" | "have"
+                ) && !v.modal
+                {
                     break;
                 }
                 if v.modal && !matches!(v.base.as_str(), "want" | "need" | "like" | "be") {
@@ -205,7 +211,11 @@ fn user_story(chunks: &[Chunk]) -> Option<Vec<Chunk>> {
 /// Reads a sentence's chunks into clauses.
 pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
     if let Some(story) = user_story(chunks) {
-        return read_plain(&story);
+        let mut clauses = read_plain(&story);
+        if let Some(first) = clauses.first_mut() {
+            first.persona = true;
+        }
+        return clauses;
     }
     read_plain(chunks)
 }
@@ -417,8 +427,19 @@ fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
                         subject = current.subject.clone();
                     }
                     let prev_relative = current.relative;
+                    let inherited = subject.is_empty() || subject == current.subject;
+                    let prev_modal = current.verb.as_ref().is_some_and(|v| v.modal);
                     out.push(std::mem::take(&mut current));
                     current.subject = subject;
+                    if inherited && prev_modal {
+                        // `agents may view orders and issue refunds`: the modal covers both.
+                        let mut group = group.clone();
+                        group.modal = true;
+                        current.verb = Some(group);
+                        in_prep = false;
+                        after_boundary = true;
+                        continue;
+                    }
                     if prev_relative && current.subject.is_empty() {
                         current.subject = out.last().map(|c| c.subject.clone()).unwrap_or_default();
                     }

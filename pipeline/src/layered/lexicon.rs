@@ -22,6 +22,8 @@ pub(crate) enum VerbClass {
     Place,
     /// The subject belongs to the prepositional object.
     Belong,
+    /// The subject joins its objects (`a booking ties a shipper to a voyage`).
+    Join,
     /// Logging in.
     Auth,
     /// Known, with no relation of its own.
@@ -150,6 +152,7 @@ impl Lexicon {
                 "place" => VerbClass::Place,
                 "belong" => VerbClass::Belong,
                 "auth" => VerbClass::Auth,
+                "join" => VerbClass::Join,
                 _ => VerbClass::Other,
             };
             if base.contains('_') || lexicon.verbs.contains_key(*base) {

@@ -58,7 +58,7 @@ pub(crate) struct Meaning {
 
 /// Words that only stand in for the project or for records in general.
 fn is_meta(np: &NounPhrase) -> bool {
-    LEXICON.closed_class(&np.head) == Some("meta")
+    matches!(LEXICON.closed_class(&np.head), Some("meta" | "unit"))
         || np
             .words
             .iter()
@@ -75,9 +75,28 @@ fn key_of(np: &NounPhrase) -> String {
     snake_case(&words.join(" "))
 }
 
+/// Whether values in parentheses after a phrase are its fields (`drivers (name, licence
+/// number, phone)`) rather than the values of an enum (`status (open, closed)`).
+fn values_are_fields(np: &NounPhrase) -> bool {
+    !np.values.is_empty()
+        && LEXICON.field_type(&np.head).is_none()
+        && (np.plural
+            || np
+                .values
+                .iter()
+                .filter(|v| {
+                    let last = v.split_whitespace().last().unwrap_or_default();
+                    LEXICON.field_type(&snake_case(v)).is_some()
+                        || LEXICON.field_type(last).is_some()
+                })
+                .count()
+                * 2
+                >= np.values.len())
+}
+
 fn is_field_phrase(np: &NounPhrase) -> bool {
     np.flag
-        || !np.values.is_empty()
+        || (!np.values.is_empty() && !values_are_fields(np))
         || np.range.is_some()
         || np.type_word.is_some()
         || LEXICON.field_type(&key_of(np)).is_some()
@@ -142,7 +161,10 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
     let mut permission_subjects: Vec<String> = Vec::new();
     let mut other_uses: Vec<String> = Vec::new();
     for clause in &clauses {
-        let permission = clause.verb.as_ref().is_some_and(|v| v.modal && v.base != "have" && v.base != "be")
+        let permission = clause
+            .verb
+            .as_ref()
+            .is_some_and(|v| v.modal && v.base != "have" && v.base != "be")
             || is_auth_clause(clause);
         for np in &clause.subject {
             let key = key_of(np);
@@ -152,7 +174,11 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 other_uses.push(key);
             }
         }
-        for np in clause.objects.iter().chain(clause.preps.iter().flat_map(|(_, l)| l)) {
+        for np in clause
+            .objects
+            .iter()
+            .chain(clause.preps.iter().flat_map(|(_, l)| l))
+        {
             other_uses.push(key_of(np));
         }
     }
@@ -165,11 +191,56 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             .preps
             .iter()
             .any(|(p, l)| is_linking_prep(p) && !l.is_empty());
+        // `we sell software to companies`: what the writer does is not data, unless they keep it.
+        let first_person = clause
+            .subject
+            .iter()
+            .any(|np| np.pronoun && matches!(np.head.as_str(), "we" | "i" | "you" | "us"));
+        let keeps = clause.verb.as_ref().is_some_and(|v| {
+            matches!(
+                v.base.as_str(),
+                "keep"
+                    | "store"
+                    | "track"
+                    | "record"
+                    | "manage"
+                    | "list"
+                    | "catalog"
+                    | "catalogue"
+                    | "log"
+                    | "save"
+                    | "have"
+                    | "need"
+                    | "want"
+            )
+        });
+        let object_cap = if first_person && !keeps { 1 } else { 3 };
+        // A persona is a record only when the wanted action gives it something to own.
+        let persona_acts = clause.persona
+            && matches!(class, Some(VerbClass::Own | VerbClass::Assoc))
+            && !clause.objects.is_empty();
         let subject_weight = match (clause.heading, class, &clause.verb) {
+            _ if clause.persona => {
+                if persona_acts {
+                    2
+                } else {
+                    1
+                }
+            }
             (true, _, _) => 3,
             (_, _, None) if linking_preps => 2,
+            // A bullet that is only a list of records with their fields.
+            (_, _, None)
+                if clause.subject.len() == 1
+                    && clause.subject.iter().all(|np| {
+                        values_are_fields(np)
+                            || (np.plural && clause.preps.iter().any(|(p, _)| p == "with"))
+                    }) =>
+            {
+                3
+            }
             (_, _, None) => 1,
-            (_, Some(VerbClass::Other), _) => 1,
+            (_, Some(VerbClass::Other), _) => 2,
             _ => 3,
         };
         for np in &clause.subject {
@@ -192,7 +263,9 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                     }
                 }
                 Some(VerbClass::Contain) => {
-                    if np.is_many() && !is_field_phrase(np) {
+                    if (np.is_many() || np.count == Count::One || values_are_fields(np))
+                        && !is_field_phrase(np)
+                    {
                         2
                     } else {
                         0
@@ -205,7 +278,7 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                         2
                     }
                 }
-                Some(VerbClass::Place | VerbClass::Belong | VerbClass::Other) => {
+                Some(VerbClass::Place | VerbClass::Belong | VerbClass::Other | VerbClass::Join) => {
                     if is_field_phrase(np) {
                         0
                     } else {
@@ -215,7 +288,7 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 None => 0,
                 Some(VerbClass::Auth) => 0,
             };
-            weights.add(np, weight);
+            weights.add(np, weight.min(object_cap));
             if let Some(owner) = &np.owner {
                 weights.add(owner, 2);
             }
@@ -291,7 +364,9 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
         let head = key.rsplit('_').next().unwrap_or(key);
         let person = LEXICON.noun_is(head, "person")
             || LEXICON.noun_is(head, "role")
-            || ["er", "or", "ist", "ant", "ent"].iter().any(|s| head.ends_with(s));
+            || ["er", "or", "ist", "ant", "ent"]
+                .iter()
+                .any(|s| head.ends_with(s));
         if auth_enabled
             && person
             && key != "user"
@@ -549,16 +624,28 @@ impl Reader {
         }
         // `their own addresses (street, city, postcode)`: values listed after a record are
         // its fields.
-        for np in clause.subject.iter().chain(&clause.objects).chain(clause.preps.iter().flat_map(|(_, l)| l)) {
+        for np in clause
+            .subject
+            .iter()
+            .chain(&clause.objects)
+            .chain(clause.preps.iter().flat_map(|(_, l)| l))
+        {
             if np.values.is_empty() {
+                continue;
+            }
+            if !values_are_fields(np) {
                 continue;
             }
             if let Some(owner) = self.resolve(np) {
                 for value in &np.values {
                     let mut field = NounPhrase::empty();
                     field.words = value.split_whitespace().map(str::to_string).collect();
-                    field.head = field.words.last().cloned().unwrap_or_default();
-                    self.add_field(&owner, &field);
+                    field.head = codebegen_schema::names::singular_word(
+                        field.words.last().map(String::as_str).unwrap_or_default(),
+                    );
+                    // `delivery lines (plant, quantity)`: a record named among the fields is
+                    // a parent.
+                    self.has(&owner, &field);
                 }
             }
         }
@@ -649,6 +736,28 @@ impl Reader {
             .flat_map(|(p, l)| l.iter().map(move |np| (p.clone(), np)))
             .filter_map(|(p, np)| self.resolve(np).map(|k| (p, k)))
             .collect();
+        let existential = clause.subject.is_empty()
+            || clause
+                .subject
+                .iter()
+                .all(|np| np.pronoun && np.head == "there");
+        if verb == "be" && existential {
+            // `inside each greenhouse there are several zones`
+            for o in &objects {
+                for (_, p) in &all_prep_entities {
+                    if o != p {
+                        self.link(
+                            RelationKind::ManyToOne,
+                            o,
+                            p,
+                            false,
+                            format!("read \"there are {o} in {p}\" as {o} belonging to {p}"),
+                        );
+                    }
+                }
+            }
+            return;
+        }
         if verb == "be" {
             // `X is part of Y`, `X is in Y`, `each track is by one artist`, `every observation
             // is of one target`.
@@ -672,7 +781,34 @@ impl Reader {
             for s in &subjects {
                 for (p, e) in &all_prep_entities {
                     if p == "of" && s != e {
-                        self.link(RelationKind::ManyToOne, e, s, false, format!("read \"{s} is made of {e}\" as {e} belonging to {s}"));
+                        self.link(
+                            RelationKind::ManyToOne,
+                            e,
+                            s,
+                            false,
+                            format!("read \"{s} is made of {e}\" as {e} belonging to {s}"),
+                        );
+                    }
+                }
+            }
+            return;
+        }
+        if passive
+            && !agents.is_empty()
+            && !matches!(class, Some(VerbClass::Assoc | VerbClass::Own))
+        {
+            // `each shipment is carried by a truck`, `a route is driven by one driver in one
+            // vehicle`: the subject holds the key to the agent and to the rest.
+            for s in &subjects {
+                for a in agents.iter().chain(prep_entities.iter().map(|(_, p)| p)) {
+                    if s != a {
+                        self.link(
+                            RelationKind::ManyToOne,
+                            s,
+                            a,
+                            false,
+                            format!("read \"{s} is {verb} by {a}\" as {s} belonging to {a}"),
+                        );
                     }
                 }
             }
@@ -694,8 +830,7 @@ impl Reader {
                         .filter(|(p, _)| p != "by")
                         .cloned()
                         .collect(),
-                    heading: false,
-                    relative: false,
+                    ..Clause::default()
                 };
                 self.active(
                     &active,
@@ -768,6 +903,26 @@ impl Reader {
                 return;
             }
             Some(VerbClass::Auth) => return,
+            Some(VerbClass::Join) => {
+                // `a roster entry links one player to one registration`: the subject is the
+                // link and holds a key to each.
+                for s in subjects {
+                    for o in objects.iter().chain(preps.iter().map(|(_, p)| p)) {
+                        if o != s {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                s,
+                                o,
+                                false,
+                                format!("read \"{s} {verb} {o}\" as {s} linking {o}"),
+                            );
+                        }
+                    }
+                }
+                if !subjects.is_empty() {
+                    return;
+                }
+            }
             _ => {}
         }
         for s in subjects {
@@ -875,13 +1030,17 @@ impl Reader {
                         }
                         // `each pot comes from one tray`: one thing on the other side.
                         None if class == Some(VerbClass::Own)
-                            || (class != Some(VerbClass::Assoc) && self.singular_prep(clause, p)) => self.link(
-                            RelationKind::ManyToOne,
-                            s,
-                            p,
-                            true,
-                            format!("read \"{s} {verb} {p}\" as {s} belonging to {p}"),
-                        ),
+                            || (class != Some(VerbClass::Assoc)
+                                && self.singular_prep(clause, p)) =>
+                        {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                s,
+                                p,
+                                true,
+                                format!("read \"{s} {verb} {p}\" as {s} belonging to {p}"),
+                            )
+                        }
                         None => self.link(
                             RelationKind::ManyToMany,
                             s,

@@ -74,7 +74,12 @@ fn finish_spec(
     tagged: &[Vec<pos::Word>],
     mut diagnostics: Vec<Diagnostic>,
 ) -> Extraction {
-    let Meaning { entities: drafts, links, notes, .. } = meaning;
+    let Meaning {
+        entities: drafts,
+        links,
+        notes,
+        ..
+    } = meaning;
     diagnostics.extend(notes);
     let mut entities: Vec<(String, Entity)> = Vec::new();
     for draft in &drafts {

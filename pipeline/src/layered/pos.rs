@@ -279,11 +279,18 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         // `to book`, `and run payroll`, `log in`: verbs whatever else they can be.
         let next_lower = tokens.get(i + 1).map(|t| t.lower.as_str()).unwrap_or("");
         let after_to = word.tag == Tag::Verb
-            && ((words.last().is_some_and(|w| w.lower == "to") && word.form == Some(VerbForm::Base))
-                || (words.last().is_some_and(|w| matches!(w.tag, Tag::And | Tag::Or))
+            && ((words.last().is_some_and(|w| w.lower == "to")
+                && word.form == Some(VerbForm::Base))
+                || (words
+                    .last()
+                    .is_some_and(|w| matches!(w.tag, Tag::And | Tag::Or))
                     && word.form == Some(VerbForm::Base)
-                    && matches!(readings.get(i + 1).map(|(w, _)| w.tag), Some(Tag::Det | Tag::Noun | Tag::Quant)))
-                || (matches!(word.lemma.as_str(), "log" | "sign") && matches!(next_lower, "in" | "up" | "out" | "on")));
+                    && matches!(
+                        readings.get(i + 1).map(|(w, _)| w.tag),
+                        Some(Tag::Det | Tag::Noun | Tag::Quant)
+                    ))
+                || (matches!(word.lemma.as_str(), "log" | "sign")
+                    && matches!(next_lower, "in" | "up" | "out" | "on")));
         if *noun_too && !after_to {
             let prev = words.last().map(|w| w.tag);
             let next = readings.get(i + 1).map(|(w, n)| (w.tag, *n));
@@ -294,8 +301,13 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         // An unknown word between a subject and its object is a verb we have no entry for
         // (`suppliers quote prices`, `each quote states a price`).
         let next_reading = readings.get(i + 1).map(|(w, _)| w);
-        let determiner_follows = matches!(next_reading.map(|w| w.tag), Some(Tag::Det | Tag::Quant | Tag::Num | Tag::Pron));
-        if word.tag == Tag::Noun && (LEXICON.field_type(&word.lemma).is_none() || determiner_follows) {
+        let determiner_follows = matches!(
+            next_reading.map(|w| w.tag),
+            Some(Tag::Det | Tag::Quant | Tag::Num | Tag::Pron)
+        );
+        if word.tag == Tag::Noun
+            && (LEXICON.field_type(&word.lemma).is_none() || determiner_follows)
+        {
             let prev = words.last();
             let next = next_reading.map(|w| w.tag);
             let after_subject = prev.is_some_and(|p| {
@@ -305,7 +317,16 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
             let plural_object = !word.plural
                 && prev.is_some_and(|p| p.tag == Tag::Noun && p.plural)
                 && next_reading.is_some_and(|n| n.tag == Tag::Noun && n.plural);
-            let object_follows = matches!(next, Some(Tag::Det | Tag::Quant | Tag::Num | Tag::Pron)) || plural_object;
+            // `the work continues`, `something goes wrong`: an `-s` word closing a singular
+            // phrase is its verb.
+            let intransitive = word.plural
+                && prev.is_some_and(|p| p.tag == Tag::Noun && !p.plural)
+                && words.len() >= 2
+                && matches!(words[words.len() - 2].tag, Tag::Det | Tag::Quant)
+                && matches!(next, None | Some(Tag::Punct(_) | Tag::Adv | Tag::Adj));
+            let object_follows = matches!(next, Some(Tag::Det | Tag::Quant | Tag::Num | Tag::Pron))
+                || plural_object
+                || intransitive;
             if after_subject && object_follows && (word.plural || !prev.is_some_and(|p| !p.plural))
             {
                 let base = if word.plural {
@@ -336,6 +357,21 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         words.push(word);
     }
     repair_compounds(&mut words, tokens);
+    // `Training courses have ...`, `, shipping addresses`: a gerund opening a phrase before a
+    // noun is part of the noun.
+    for i in 0..words.len() {
+        let opens = i == 0
+            || matches!(
+                words[i - 1].tag,
+                Tag::Punct(_) | Tag::And | Tag::Or | Tag::Prep
+            );
+        if opens
+            && words[i].form == Some(VerbForm::Gerund)
+            && words.get(i + 1).is_some_and(|n| n.tag == Tag::Noun)
+        {
+            words[i] = noun(&tokens[i]);
+        }
+    }
     // `Show: title, ...`: the word before a heading's colon names a record.
     if words.len() > 1 && words[1].is(':') && words[0].tag == Tag::Verb {
         words[0] = noun(&tokens[0]);
@@ -380,26 +416,44 @@ fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
         }
         // `each one belongs to`, `one may own`: a pronoun-like quantifier is a subject.
         let pronoun_quantifier = prev == Some(Tag::Quant)
-            && matches!(words[i - 1].lower.as_str(), "one" | "each" | "all" | "both" | "some" | "many" | "several" | "others")
+            && matches!(
+                words[i - 1].lower.as_str(),
+                "one" | "each" | "all" | "both" | "some" | "many" | "several" | "others"
+            )
             && matches!(next, Some(Tag::Prep | Tag::Det | Tag::Quant | Tag::Num));
         // `an audio file url`: a bare verb form cannot follow a singular noun phrase as its verb
         // (that would take `-s`), so it is part of the phrase.
         let no_agreement = w.form == Some(VerbForm::Base)
             && prev == Some(Tag::Noun)
             && !words[i - 1].plural
-            && matches!(before_prev, Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Poss | Tag::Num));
-        let after_determiner = !pronoun_quantifier && matches!(
-            prev,
-            Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Num | Tag::Poss | Tag::Have)
-        ) || (prev == Some(Tag::Prep)
-            && !matches!(words[i - 1].lower.as_str(), "to"));
+            && matches!(
+                before_prev,
+                Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Poss | Tag::Num)
+            );
+        let after_determiner = !pronoun_quantifier
+            && matches!(
+                prev,
+                Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Num | Tag::Poss | Tag::Have)
+            )
+            || (prev == Some(Tag::Prep) && !matches!(words[i - 1].lower.as_str(), "to"));
         let after_participle = prev == Some(Tag::Verb)
             && words[i - 1].form == Some(VerbForm::Participle)
             && matches!(before_prev, Some(Tag::Det | Tag::Quant))
             && next == Some(Tag::Noun);
         // `the manager approves or declines`: a verb agreeing with the noun before it.
         let agrees = w.form == Some(VerbForm::Third)
-            && matches!(next, None | Some(Tag::And | Tag::Or | Tag::Punct(_) | Tag::Rel | Tag::Det | Tag::Quant | Tag::Pron));
+            && matches!(
+                next,
+                None | Some(
+                    Tag::And
+                        | Tag::Or
+                        | Tag::Punct(_)
+                        | Tag::Rel
+                        | Tag::Det
+                        | Tag::Quant
+                        | Tag::Pron
+                )
+            );
         let closes_phrase = !agrees
             && prev == Some(Tag::Noun)
             && matches!(
