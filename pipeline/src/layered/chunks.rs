@@ -55,6 +55,8 @@ pub(crate) struct NounPhrase {
     pub type_word: Option<String>,
     /// It opened with a determiner or quantifier (`the`, `each`).
     pub determined: bool,
+    /// It opened with a possessive (`their`, `its`).
+    pub possessive: bool,
 }
 
 impl NounPhrase {
@@ -79,6 +81,7 @@ impl NounPhrase {
             pronoun: false,
             type_word: None,
             determined: false,
+            possessive: false,
         }
     }
 
@@ -453,6 +456,10 @@ fn noun_phrase(words: &[Word], start: usize) -> Option<(NounPhrase, usize)> {
                     break;
                 }
                 np.determined = true;
+                np.possessive |= matches!(
+                    w.lower.as_str(),
+                    "their" | "its" | "his" | "her" | "our" | "my" | "your"
+                );
                 if matches!(w.lower.as_str(), "another" | "other") {
                     np.count = Count::Other;
                 }
