@@ -4,7 +4,6 @@
 pub mod assist;
 pub mod extract;
 pub mod generate;
-pub mod layered;
 pub mod refine;
 pub mod render;
 pub mod review;

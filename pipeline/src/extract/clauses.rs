@@ -1,443 +1,534 @@
-//! Clauses: each sentence read into statements — what has which fields, what belongs to what,
-//! which entities are named — by finding the subject, the predicate and what follows.
+//! Layer 4, clauses: a sentence's chunks become clauses — subject phrases, a verb group,
+//! object phrases and prepositional phrases — with lists (`a, b and c`), relative clauses
+//! (`members who join clubs`), headings (`Book: title, isbn`) and `with` lists
+//! (`books with a title`). `X of Y` is folded here: `a list of tasks` is `tasks`, `the title of
+//! a book` is a title owned by the book, `date of birth` one phrase.
 
-use codebegen_schema::RelationKind;
+use super::chunks::{Chunk, Count, NounPhrase, VerbGroup};
+use super::lexicon::{VerbClass, VerbForm, LEXICON};
 
-use super::auth::is_roles_clause;
-use super::enums::read_values;
-use super::lexicon::{
-    is_conjunction, is_domain_head, is_filler, is_imperative, is_pronoun, verb_base,
-};
-use super::lists::{split_list, split_ranges};
-use super::phrases::{parse_phrase, Phrase};
-use super::predicates::{
-    cardinality, clause_after, find_predicate, is_clause_piece, is_enum_word, is_value_piece, word,
-    Pred,
-};
-use super::sentences::{closing_paren, lift_clauses, relative_split, strip_meta, Kind, Token};
-
-/// One thing a clause says.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Statement {
-    /// An entity named without details.
-    Mention(Phrase),
-    /// `owner` has these items: fields, or children when they name entities.
-    Has {
-        owner: Phrase,
-        items: Vec<Phrase>,
-        can: bool,
-    },
-    /// A relation said outright. `from` holds the foreign key for many-to-one and one-to-one.
-    Link {
-        from: Box<Phrase>,
-        to: Box<Phrase>,
-        kind: RelationKind,
-        required: bool,
-        hint: Option<&'static str>,
-        weak: bool,
-    },
+/// One clause.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Clause {
+    /// The subject list.
+    pub subject: Vec<NounPhrase>,
+    /// The verb, if any.
+    pub verb: Option<VerbGroup>,
+    /// The direct objects.
+    pub objects: Vec<NounPhrase>,
+    /// Prepositional phrases, in order: the preposition and its list.
+    pub preps: Vec<(String, Vec<NounPhrase>)>,
+    /// `Subject: a, b, c`.
+    pub heading: bool,
+    /// A relative clause about the phrase before it (`who`, `which`).
+    pub relative: bool,
+    /// Read from a user story: the subject is its persona (`As a member I want to ...`).
+    pub persona: bool,
 }
 
-/// Everything read from a prompt.
-#[derive(Debug, Default)]
-pub(crate) struct Reading {
-    /// Statements in prompt order.
-    pub statements: Vec<Statement>,
-    /// The phrase that names the project (`a bookstore API`), from the first sentence.
-    pub name_hint: Option<Vec<String>>,
-    /// Sentences that said nothing extraction understood.
-    pub ignored: Vec<String>,
-    pub(super) last_owner: Option<Phrase>,
-    pub(super) last_object: Option<Phrase>,
-    depth: usize,
+impl Clause {
+    fn is_empty(&self) -> bool {
+        self.subject.is_empty()
+            && self.verb.is_none()
+            && self.objects.is_empty()
+            && self.preps.is_empty()
+    }
 }
 
-const MAX_DEPTH: usize = 8;
-
-fn text_of(tokens: &[Token]) -> String {
-    tokens
-        .iter()
-        .map(|t| t.lower.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+fn is_field_word(np: &NounPhrase) -> bool {
+    let name = np.singular_words().join("_");
+    LEXICON.field_type(&name).is_some() || LEXICON.field_type(&np.head).is_some()
 }
 
-/// Reads all sentences.
-pub(crate) fn read(sentences: &[Vec<Token>]) -> Reading {
-    let mut reading = Reading::default();
-    for (i, sentence) in sentences.iter().enumerate() {
-        reading.sentence(sentence, i == 0);
+/// `X of Y` folded into one phrase.
+fn fold_of(first: NounPhrase, second: NounPhrase) -> Option<NounPhrase> {
+    // `a number of servings`: a count named by what it counts.
+    if first.head == "number" && first.words.len() == 1 && second.plural {
+        let mut np = second;
+        np.type_word = Some("integer".into());
+        np.plural = false;
+        np.count = Count::Plain;
+        return Some(np);
     }
-    reading
+    if LEXICON.noun_is(&first.head, "collection") && first.head != "number" {
+        let mut np = second;
+        np.count = Count::Many;
+        return Some(np);
+    }
+    // `decks of cards`: two records, linked by the clause layer's reader.
+    if first.plural && second.plural && !is_field_word(&first) && !is_field_word(&second) {
+        return None;
+    }
+    if is_field_word(&first)
+        && !is_field_word(&second)
+        && (second.determined || second.plural)
+        && first.values.is_empty()
+    {
+        // `the title of the book`
+        let mut np = first;
+        np.owner = Some(Box::new(second));
+        return Some(np);
+    }
+    // `date of birth`, `number of seats`
+    let mut np = first;
+    np.words.push("of".into());
+    np.words.extend(second.words.iter().cloned());
+    np.head = second.head.clone();
+    np.plural = false;
+    np.values.extend(second.values);
+    np.range = np.range.or(second.range);
+    Some(np)
 }
 
-impl Reading {
-    fn sentence(&mut self, tokens: &[Token], first: bool) {
-        let before = self.statements.len();
-        let (main, lifted) = lift_clauses(tokens);
-        let body = strip_meta(&main);
-        let understood = match relative_split(body) {
-            Some((at, len)) => {
-                let head = self.head(&body[..at], first);
-                let rest = self.clause(&body[at + len..], None);
-                head || rest
+/// The items of a heading line, split at commas and `and`, each merged into one phrase.
+fn heading_items(chunks: &[Chunk]) -> Vec<NounPhrase> {
+    let mut items: Vec<NounPhrase> = Vec::new();
+    let mut current: Option<NounPhrase> = None;
+    let finish = |current: &mut Option<NounPhrase>, items: &mut Vec<NounPhrase>| {
+        if let Some(np) = current.take() {
+            if !np.words.is_empty() {
+                items.push(np);
             }
-            None => self.head(body, first),
-        };
-        let mut lifted_ok = true;
-        for clause in &lifted {
-            lifted_ok &= self.clause(clause, None);
         }
-        if self.statements.len() == before && !(understood && lifted_ok) {
-            let text = text_of(tokens);
-            let short: String = text.chars().take(80).collect();
-            self.ignored.push(short);
-        }
-    }
-
-    /// A sentence opening: `Header: rest`, or a whole clause.
-    fn head(&mut self, tokens: &[Token], first: bool) -> bool {
-        let colon = tokens.iter().position(|t| t.is_punct(":"));
-        if let Some(c) = colon.filter(|&c| c > 0 && c <= 8 && !is_roles_clause(tokens)) {
-            let (head, rest) = (&tokens[..c], &tokens[c + 1..]);
-            let head_words: Vec<&str> = head
-                .iter()
-                .filter(|t| t.is_word())
-                .map(|t| t.lower.as_str())
-                .collect();
-            let imperative = head_words
-                .first()
-                .and_then(|w| verb_base(w))
-                .filter(|b| is_imperative(b) && head_words.len() >= 2);
-            let listing = head_words.last().is_some_and(|w| {
-                matches!(
-                    *w,
-                    "entities" | "models" | "tables" | "resources" | "objects" | "data"
-                )
-            });
-            let domain = head_words.iter().any(|w| is_domain_head(w));
-            let rest_is_clause = find_predicate(rest, false)
-                .is_some_and(|f| f.pred.is_strong() || matches!(f.pred, Pred::Verb(_)));
-            if listing {
-                return self.mention_list(rest);
+    };
+    for chunk in chunks {
+        match chunk {
+            Chunk::Comma | Chunk::And | Chunk::Or | Chunk::Colon => {
+                finish(&mut current, &mut items)
             }
-            if imperative.is_some()
-                || domain
-                || (find_predicate(head, false).is_none() && rest_is_clause)
-            {
-                if first && self.name_hint.is_none() {
-                    self.name_hint = Some(head_words.iter().map(|w| w.to_string()).collect());
+            Chunk::Noun(np) => match current.as_mut() {
+                None => current = Some(np.clone()),
+                Some(item) => {
+                    item.words.extend(np.words.iter().cloned());
+                    item.head = np.head.clone();
+                    item.plural = np.plural;
+                    item.values.extend(np.values.iter().cloned());
+                    item.range = item.range.or(np.range);
+                    item.optional |= np.optional;
+                    item.unique |= np.unique;
                 }
-                if imperative.is_some() {
-                    let objects = &head[1..];
-                    for piece in split_list(objects) {
-                        let p = parse_phrase(&piece);
-                        if !p.is_empty() {
-                            self.statements.push(Statement::Mention(p));
-                        }
-                    }
-                }
-                let rest_ok = self.clause(rest, None);
-                return rest_ok || !head_words.is_empty();
-            }
-        }
-        let n_words = tokens.iter().filter(|t| t.is_word()).count();
-        let names_domain = tokens.iter().take(8).any(|t| is_domain_head(&t.lower));
-        let terse = find_predicate(tokens, false).is_none()
-            && (n_words <= 4 || (names_domain && n_words <= 8))
-            && split_list(tokens).len() == 1;
-        let named = tokens
-            .iter()
-            .filter(|t| t.is_word())
-            .all(|t| !is_pronoun(&t.lower) && !is_conjunction(&t.lower));
-        if first && terse && named {
-            let p = parse_phrase(tokens);
-            if !p.is_empty() {
-                self.name_hint = Some(p.words);
-                return true;
-            }
-        }
-        self.clause(tokens, None)
-    }
-
-    /// Reads one clause; returns whether it was understood.
-    pub(super) fn clause(&mut self, tokens: &[Token], inherited: Option<&Phrase>) -> bool {
-        if self.depth >= MAX_DEPTH {
-            return false;
-        }
-        self.depth += 1;
-        let understood = self.clause_inner(tokens, inherited);
-        self.depth -= 1;
-        understood
-    }
-
-    fn clause_inner(&mut self, tokens: &[Token], inherited: Option<&Phrase>) -> bool {
-        let mut start = 0;
-        while start < tokens.len()
-            && (tokens[start].kind == Kind::Punct && !tokens[start].is_punct("(")
-                || matches!(
-                    tokens[start].lower.as_str(),
-                    "and" | "but" | "or" | "then" | "also" | "so" | "while"
-                ))
-        {
-            start += 1;
-        }
-        let tokens = &tokens[start..];
-        if !tokens.iter().any(Token::is_word) {
-            return false;
-        }
-        if is_roles_clause(tokens) {
-            return true;
-        }
-        if let Some((at, len, kind)) = cardinality(tokens) {
-            return self.cardinality(tokens, at, len, kind);
-        }
-        let Some(found) = find_predicate(tokens, inherited.is_some()) else {
-            return self.bare(tokens);
-        };
-        let subject_tokens = &tokens[..found.at];
-        let rest = &tokens[(found.at + found.len).min(tokens.len())..];
-        let mut subject = parse_phrase(subject_tokens);
-        if subject.is_empty() || subject.words.iter().all(|w| is_pronoun(w)) {
-            let pronoun = !subject.is_empty();
-            match (inherited, &self.last_owner) {
-                (Some(p), _) => subject = p.clone(),
-                (None, Some(last)) if pronoun => subject = last.clone(),
-                _ if found.pred == Pred::Auth => return true,
-                _ if matches!(found.pred, Pred::Verb(_)) => return self.imperative(found, rest),
-                _ if subject.words.first().is_some_and(|w| w == "there") => {
-                    return self.mention_list(rest)
-                }
-                _ => return false,
-            }
-        }
-        let names_project = self.name_hint.as_ref().is_some_and(|hint| {
-            subject.definite
-                && subject.words.len() == 1
-                && hint.len() > 1
-                && hint.contains(&subject.words[0])
-        });
-        let domain_head = subject.words.last().is_some_and(|w| {
-            is_filler(w) || (is_domain_head(w) && !subject.distributive && !subject.is_plural())
-        });
-        if names_project
-            || domain_head
-            || matches!(
-                subject.words.first().map(String::as_str),
-                Some("we" | "you" | "i")
-            )
-        {
-            return self.domain(subject, found, rest);
-        }
-        if !subject.of_parent.is_empty() {
-            let parent = Phrase {
-                words: subject.of_parent.clone(),
-                ..Phrase::default()
-            };
-            let child = Phrase {
-                of_parent: Vec::new(),
-                ..subject.clone()
-            };
-            self.link(
-                child.clone(),
-                parent,
-                RelationKind::ManyToOne,
-                true,
-                None,
-                false,
-            );
-            subject = child;
-        }
-        if !(found.pred == Pred::Colon && is_enum_word(&subject)) {
-            self.last_owner = Some(subject.clone());
-        }
-        let can = found.pred == Pred::Aux
-            && matches!(word(tokens, found.at), "can" | "could" | "may" | "might");
-        self.predicate(subject, found.pred, rest, can)
-    }
-
-    /// The predicate part of a clause with a known subject.
-    pub(super) fn predicate(
-        &mut self,
-        subject: Phrase,
-        pred: Pred,
-        rest: &[Token],
-        can: bool,
-    ) -> bool {
-        match pred {
-            Pred::Colon
-                if is_enum_word(&subject)
-                    && self
-                        .last_owner
-                        .as_ref()
-                        .is_some_and(|o| o.words != subject.words) =>
-            {
-                let owner = self.last_owner.clone().unwrap_or_default();
-                let field = Phrase {
-                    values: read_values(rest),
-                    ..subject
-                };
-                self.statements.push(Statement::Has {
-                    owner,
-                    items: vec![field],
-                    can,
-                });
-                true
-            }
-            Pred::Have | Pred::With | Pred::Colon => {
-                let items = self.items(rest, &subject);
-                self.statements.push(Statement::Has {
-                    owner: subject,
-                    items,
-                    can,
-                });
-                true
-            }
-            Pred::Paren => {
-                let end = closing_paren(rest, 0);
-                let items = self.items(rest.get(1..end).unwrap_or(&[]), &subject);
-                self.statements.push(Statement::Has {
-                    owner: subject.clone(),
-                    items,
-                    can,
-                });
-                let after = rest.get(end + 1..).unwrap_or(&[]);
-                if after.iter().any(Token::is_word) {
-                    self.clause(after, Some(&subject));
-                }
-                true
-            }
-            Pred::Belong => {
-                let to = if word(rest, 0) == "to" {
-                    &rest[1..]
-                } else {
-                    rest
-                };
-                self.targets(subject, to, can, None)
-            }
-            Pred::Aux => self.auxiliary(subject, rest, can),
-            Pred::Be => self.passive(subject, rest, can),
-            Pred::Auth => {
-                let next = rest
+            },
+            Chunk::Verb(v) => {
+                let item = current.get_or_insert_with(NounPhrase::empty);
+                let words: Vec<String> = v
+                    .words
                     .iter()
-                    .position(|t| t.is_punct(",") || t.is("and") || t.is("but"));
-                if let Some(at) = next.filter(|&at| clause_after(&rest[at + 1..])) {
-                    self.clause(&rest[at + 1..], Some(&subject));
-                }
-                true
-            }
-            Pred::Verb(base) => self.verb(subject, base, rest, can),
-        }
-    }
-
-    /// A list of entities, each perhaps with its fields in parentheses.
-    pub(super) fn mention_list(&mut self, tokens: &[Token]) -> bool {
-        let owner = Phrase::default();
-        let items = self.items(tokens, &owner);
-        let mut any = false;
-        for item in items {
-            if item.is_empty() {
-                continue;
-            }
-            any = true;
-            if item.paren.is_empty() {
-                self.statements.push(Statement::Mention(item));
-            } else {
-                let fields: Vec<Phrase> = item
-                    .paren
-                    .iter()
-                    .map(|p| parse_phrase(p))
-                    .filter(|p| !p.is_empty())
+                    .filter(|w| LEXICON.closed_class(w).is_none())
+                    .cloned()
                     .collect();
-                let owner = Phrase {
-                    paren: Vec::new(),
-                    ..item
-                };
-                self.statements.push(Statement::Has {
-                    owner,
-                    items: fields,
-                    can: false,
-                });
+                if let Some(last) = words.last() {
+                    item.head = last.clone();
+                }
+                item.words.extend(words);
+            }
+            Chunk::Prep(p) => {
+                if let Some(item) = current.as_mut() {
+                    item.words.push(p.clone());
+                }
+            }
+            Chunk::Rel(_) | Chunk::Other(_) => {}
+        }
+    }
+    finish(&mut current, &mut items);
+    // A trailing preposition (`quantity on`) is not part of a name, nor are units
+    // (`weight in kg`).
+    for item in &mut items {
+        if let Some(at) = item
+            .words
+            .iter()
+            .position(|w| matches!(w.as_str(), "in" | "per"))
+        {
+            let rest = &item.words[at + 1..];
+            if !rest.is_empty()
+                && rest
+                    .iter()
+                    .all(|w| matches!(LEXICON.closed_class(w), Some("unit" | "meta")))
+            {
+                item.words.truncate(at);
+                item.head = item.words.last().cloned().unwrap_or_default();
             }
         }
-        any
-    }
-
-    /// A clause with no predicate: a list of entity names.
-    fn bare(&mut self, tokens: &[Token]) -> bool {
-        if tokens.iter().any(|t| is_domain_head(&t.lower)) {
-            return true;
+        while item
+            .words
+            .last()
+            .is_some_and(|w| LEXICON.closed_class(w) == Some("preposition"))
+        {
+            item.words.pop();
         }
-        let pieces = split_list(tokens);
-        let phrases: Vec<Phrase> = pieces.iter().map(|p| parse_phrase(p)).collect();
-        let plausible =
-            phrases.len() >= 2 && phrases.iter().all(|p| (1..=3).contains(&p.words.len()));
-        if plausible {
-            self.statements
-                .extend(phrases.into_iter().map(Statement::Mention));
-        }
-        plausible
     }
+    items
+}
 
-    /// Splits a list into phrases. A piece that is a clause (`belong to a publisher`) is read
-    /// with `owner` as subject, together with the rest of the list.
-    pub(super) fn items(&mut self, tokens: &[Token], owner: &Phrase) -> Vec<Phrase> {
-        let mut items: Vec<Phrase> = Vec::new();
-        let mut absorbing = false;
-        for (start, end) in split_ranges(tokens) {
-            let piece = &tokens[start..end];
-            if absorbing && is_value_piece(piece) {
-                if let Some(last) = items.last_mut() {
-                    for v in read_values(piece) {
-                        if !last.values.contains(&v) {
-                            last.values.push(v);
+/// `As a member I want to book a class so that ...`: the persona is the subject of the wanted
+/// action, and the reason after `so that` is dropped.
+fn user_story(chunks: &[Chunk]) -> Option<Vec<Chunk>> {
+    let Some(Chunk::Prep(p)) = chunks.first() else {
+        return None;
+    };
+    let Some(Chunk::Noun(persona)) = chunks.get(1) else {
+        return None;
+    };
+    if p != "as" {
+        return None;
+    }
+    let mut i = 2;
+    while matches!(chunks.get(i), Some(Chunk::Comma)) {
+        i += 1;
+    }
+    let Some(Chunk::Noun(me)) = chunks.get(i) else {
+        return None;
+    };
+    if !me.pronoun {
+        return None;
+    }
+    i += 1;
+    // `want to`, `would like to`, `can`, `need to be able to`
+    let mut saw_verb = false;
+    while let Some(chunk) = chunks.get(i) {
+        match chunk {
+            Chunk::Verb(v) if !saw_verb || matches!(v.base.as_str(), "be" | "able") => {
+                saw_verb = true;
+                if !matches!(
+                    v.base.as_str(),
+                    "want" | "need" | "like" | "wish" | "be" | "have"
+                ) && !v.modal
+                {
+                    break;
+                }
+                if v.modal && !matches!(v.base.as_str(), "want" | "need" | "like" | "be") {
+                    break;
+                }
+            }
+            Chunk::Prep(p) if p == "to" => {}
+            Chunk::Noun(np) if np.words == ["able"] => {}
+            Chunk::Other(_) => {}
+            _ => break,
+        }
+        i += 1;
+    }
+    let mut out = vec![Chunk::Noun(persona.clone())];
+    for chunk in &chunks[i..] {
+        if matches!(chunk, Chunk::Other(w) if w == "so") {
+            break;
+        }
+        out.push(chunk.clone());
+    }
+    Some(out)
+}
+
+/// Reads a sentence's chunks into clauses.
+pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
+    if let Some(story) = user_story(chunks) {
+        let mut clauses = read_plain(&story);
+        if let Some(first) = clauses.first_mut() {
+            first.persona = true;
+        }
+        return clauses;
+    }
+    read_plain(chunks)
+}
+
+fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
+    // Fold `X of Y` first.
+    let mut folded: Vec<Chunk> = Vec::new();
+    let mut i = 0;
+    while i < chunks.len() {
+        if let (Some(Chunk::Prep(p)), Some(Chunk::Noun(second))) =
+            (chunks.get(i), chunks.get(i + 1))
+        {
+            // `a duration in minutes`, `a price per night`: the unit joins the name.
+            let unit = LEXICON.closed_class(&second.head) == Some("unit")
+                || (p == "per" && second.words.len() == 1 && !second.plural && !second.determined);
+            if (p == "in" || p == "per") && unit && second.words.len() <= 2 {
+                if let Some(Chunk::Noun(first)) = folded.last_mut() {
+                    if !first.pronoun && is_field_word(first) {
+                        if p == "per" {
+                            first.words.push("per".into());
                         }
+                        first.words.extend(second.words.iter().cloned());
+                        i += 2;
+                        continue;
                     }
                 }
-                continue;
             }
-            absorbing = false;
-            if is_clause_piece(piece) {
-                let inherited = (!owner.is_empty()).then_some(owner);
-                self.clause(&tokens[start..], inherited);
-                break;
-            }
-            let p = parse_phrase(piece);
-            if p.is_marker_only() {
-                if let Some(last) = items.last_mut() {
-                    last.absorb_markers(&p);
+            if p == "of" {
+                if let Some(Chunk::Noun(first)) = folded.last().cloned() {
+                    if let Some(np) = fold_of(first, second.clone()) {
+                        folded.pop();
+                        folded.push(Chunk::Noun(np));
+                        i += 2;
+                        continue;
+                    }
                 }
-                continue;
             }
-            if p.is_empty() && p.values.is_empty() {
-                continue;
-            }
-            absorbing = p.open_values;
-            items.push(p);
         }
-        items
+        folded.push(chunks[i].clone());
+        i += 1;
+    }
+    let chunks = folded;
+
+    // A heading: one phrase, then a colon, before any verb.
+    let colon = chunks.iter().position(|c| matches!(c, Chunk::Colon));
+    if let Some(at) = colon {
+        let before: Vec<&Chunk> = chunks[..at].iter().collect();
+        let nouns: Vec<&NounPhrase> = before
+            .iter()
+            .filter_map(|c| match c {
+                Chunk::Noun(np) => Some(np),
+                _ => None,
+            })
+            .collect();
+        if nouns.len() == 1 && !before.iter().any(|c| matches!(c, Chunk::Verb(_))) {
+            let mut clause = Clause {
+                subject: vec![nouns[0].clone()],
+                heading: true,
+                ..Clause::default()
+            };
+            // `Book: title, isbn, started at`: a list of items, each read whole whatever its
+            // words' parts of speech, unless the line reads on as a sentence (`Book: has a title`).
+            let after = &chunks[at + 1..];
+            let sentence = matches!(after.first(), Some(Chunk::Verb(v)) if v.passive
+                || v.base == "have"
+                || v.base == "be"
+                || LEXICON.verb(&v.base).is_some_and(|verb| matches!(verb.class, VerbClass::Contain | VerbClass::Belong)));
+            // `music app: artists have albums, albums have tracks` reads on too.
+            let clause_like = after.windows(2).any(|pair| {
+                matches!(pair, [Chunk::Noun(np), Chunk::Verb(v)] if !np.pronoun && (v.base == "have" || v.base == "be" || !matches!(v.form, Some(VerbForm::Participle | VerbForm::Gerund))))
+            });
+            let meta_heading = LEXICON.closed_class(&nouns[0].head) == Some("meta");
+            // `news: articles by authors in sections`: plural records after the colon make the
+            // heading a name for the app.
+            let first_item = after.iter().find_map(|c| match c {
+                Chunk::Noun(np) => Some(np),
+                _ => None,
+            });
+            let records_follow = !nouns[0].plural
+                && first_item.is_some_and(|np| np.plural && !is_field_word(np))
+                && after.iter().any(|c| matches!(c, Chunk::Prep(_)));
+            if !sentence && !clause_like && !meta_heading && !records_follow {
+                clause.objects = heading_items(after);
+                return vec![clause];
+            }
+            let rest = read(after);
+            if records_follow || meta_heading {
+                let mut out = vec![clause];
+                out.extend(rest);
+                return out;
+            }
+            // `Book: has a title` reads on; `Book: title, isbn` is a list.
+            if rest
+                .iter()
+                .any(|c| c.verb.is_some() && !c.subject.is_empty())
+                || rest.len() > 1
+            {
+                let mut out = vec![clause.clone()];
+                for mut c in rest {
+                    if c.subject.is_empty() {
+                        c.subject = clause.subject.clone();
+                    }
+                    out.push(c);
+                }
+                return out;
+            }
+            if let Some(only) = rest.into_iter().next() {
+                if only.verb.is_some() {
+                    let mut c = only;
+                    if c.subject.is_empty() {
+                        c.subject = clause.subject.clone();
+                    }
+                    return vec![c];
+                }
+                clause.objects = only.subject;
+                clause.objects.extend(only.objects);
+                clause.preps = only.preps;
+            }
+            return vec![clause];
+        }
     }
 
-    pub(super) fn link(
-        &mut self,
-        from: Phrase,
-        to: Phrase,
-        kind: RelationKind,
-        required: bool,
-        hint: Option<&'static str>,
-        weak: bool,
-    ) {
-        self.statements.push(Statement::Link {
-            from: Box::new(from),
-            to: Box::new(to),
-            kind,
-            required,
-            hint,
-            weak,
-        });
+    let mut out: Vec<Clause> = Vec::new();
+    let mut current = Clause::default();
+    let mut in_prep = false;
+    let mut last_np: Option<NounPhrase> = None;
+    // Whether a phrase came since the last list boundary (`,`, `and`), and whether the last
+    // phrase of a prepositional list opened after such a boundary.
+    let mut after_boundary = true;
+    let mut listed_in_prep = false;
+    // The clause a relative clause interrupted, by its place in `out`, to go back to after
+    // the relative clause's comma (`a serial number that must be unique, a kind ...`).
+    let mut outer: Option<usize> = None;
+    for (i, chunk) in chunks.iter().enumerate() {
+        match chunk {
+            Chunk::Noun(np) => {
+                listed_in_prep = in_prep
+                    && after_boundary
+                    && current.preps.last().is_some_and(|(_, l)| !l.is_empty());
+                if current.verb.is_none() && !in_prep {
+                    current.subject.push(np.clone());
+                } else if in_prep {
+                    if let Some((_, list)) = current.preps.last_mut() {
+                        list.push(np.clone());
+                    }
+                } else {
+                    current.objects.push(np.clone());
+                }
+                last_np = Some(np.clone());
+                after_boundary = false;
+            }
+            Chunk::Prep(p) => {
+                // `several wishlists, each with a name`: the list after `with` describes the
+                // object just named, not the subject.
+                let owner = current.objects.iter().rev().find(|np| !np.pronoun).cloned();
+                // `readers leave comments on posts with a body`: still the comments.
+                let made = current.verb.as_ref().is_some_and(|v| {
+                    LEXICON.verb(&v.base).is_some_and(|verb| matches!(verb.class, VerbClass::Own | VerbClass::Assoc))
+                });
+                if p == "with" && current.verb.is_some() && (!in_prep || made) && owner.is_some() {
+                    let subject: Vec<NounPhrase> = owner.into_iter().collect();
+                    current.objects.retain(|np| !np.pronoun);
+                    out.push(std::mem::take(&mut current));
+                    current.subject = subject;
+                }
+                current.preps.push((p.clone(), Vec::new()));
+                in_prep = true;
+            }
+            Chunk::Comma if current.relative && current.verb.is_some() && outer.is_some() => {
+                if let Some(at) = outer.take() {
+                    let relative = std::mem::take(&mut current);
+                    current = out.remove(at);
+                    out.push(relative);
+                    in_prep = !current.preps.is_empty() && current.objects.is_empty();
+                    after_boundary = true;
+                }
+            }
+            Chunk::And | Chunk::Or | Chunk::Comma => {
+                after_boundary = true;
+                // `invoices per subscription, subscriptions per plan`: a new verbless phrase.
+                let new_phrase = matches!(chunks.get(i + 1), Some(Chunk::Noun(_)))
+                    && matches!(chunks.get(i + 2), Some(Chunk::Prep(p)) if p != "of" && p != "with");
+                if matches!(chunk, Chunk::Comma)
+                    && new_phrase
+                    && current.verb.is_none()
+                    && !current.preps.is_empty()
+                {
+                    out.push(std::mem::take(&mut current));
+                    in_prep = false;
+                }
+            }
+            Chunk::Rel(_) => {
+                let antecedent = last_np.clone();
+                outer = None;
+                if !current.is_empty() {
+                    if current.verb.is_some() && !current.relative {
+                        outer = Some(out.len());
+                    }
+                    out.push(std::mem::take(&mut current));
+                }
+                current.relative = true;
+                current.subject = antecedent.into_iter().collect();
+                in_prep = false;
+            }
+            Chunk::Verb(group) => {
+                if current.verb.is_some() {
+                    outer = None;
+                }
+                let verbless_list =
+                    current.verb.is_none() && in_prep && listed_in_prep && !after_boundary;
+                if current.verb.is_some()
+                    || verbless_list
+                    || (current.subject.is_empty() && !out.is_empty() && current.relative)
+                {
+                    // A new clause: its subject is the phrase just before the verb, or the
+                    // previous clause's subject when there is none (`... and belong to`).
+                    let mut subject = Vec::new();
+                    if !after_boundary {
+                        if in_prep {
+                            if let Some((_, list)) = current.preps.last_mut() {
+                                subject.extend(list.pop());
+                            }
+                        } else {
+                            subject.extend(current.objects.pop());
+                        }
+                    }
+                    if subject.is_empty() {
+                        subject = current.subject.clone();
+                    }
+                    let prev_relative = current.relative;
+                    let inherited = subject.is_empty() || subject == current.subject;
+                    let prev_modal = current.verb.as_ref().is_some_and(|v| v.modal);
+                    out.push(std::mem::take(&mut current));
+                    current.subject = subject;
+                    if inherited && prev_modal {
+                        // `agents may view orders and issue refunds`: the modal covers both.
+                        let mut group = group.clone();
+                        group.modal = true;
+                        current.verb = Some(group);
+                        in_prep = false;
+                        after_boundary = true;
+                        continue;
+                    }
+                    if prev_relative && current.subject.is_empty() {
+                        current.subject = out.last().map(|c| c.subject.clone()).unwrap_or_default();
+                    }
+                }
+                current.verb = Some(group.clone());
+                in_prep = false;
+                after_boundary = true;
+            }
+            Chunk::Colon => {
+                after_boundary = true;
+            }
+            Chunk::Other(_) => {}
+        }
     }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 #[cfg(test)]
-#[path = "clauses_tests.rs"]
-mod tests;
+mod tests {
+    use super::*;
+    use crate::extract::{chunks::chunk, pos::tag, tokens::sentences};
+
+    fn clauses(s: &str) -> Vec<Clause> {
+        read(&chunk(&tag(&sentences(s)[0])))
+    }
+
+    fn heads(list: &[NounPhrase]) -> Vec<&str> {
+        list.iter().map(|np| np.head.as_str()).collect()
+    }
+
+    #[test]
+    fn subjects_verbs_objects_and_preps() {
+        let c = clauses("attendees buy tickets for events");
+        assert_eq!(heads(&c[0].subject), ["attendee"]);
+        assert_eq!(c[0].verb.as_ref().map(|v| v.base.as_str()), Some("buy"));
+        assert_eq!(heads(&c[0].objects), ["ticket"]);
+        assert_eq!(c[0].preps[0].0, "for");
+        assert_eq!(heads(&c[0].preps[0].1), ["event"]);
+    }
+
+    #[test]
+    fn coordinated_and_relative_clauses() {
+        let c = clauses("books have a title and belong to a publisher");
+        assert_eq!(c.len(), 2);
+        assert_eq!(heads(&c[1].subject), ["book"]);
+        let c = clauses("students take courses and teachers grade them");
+        assert_eq!(heads(&c[1].subject), ["teacher"]);
+        let c = clauses("an employee reports to a manager who is an employee");
+        assert!(c[1].relative);
+        assert_eq!(heads(&c[1].subject), ["manager"]);
+    }
+
+    #[test]
+    fn headings_and_of() {
+        let c = clauses("Book: title, isbn, price");
+        assert!(c[0].heading);
+        assert_eq!(heads(&c[0].objects), ["title", "isbn", "price"]);
+        let c = clauses("a user has a list of tasks and a date of birth");
+        assert_eq!(c[0].objects[0].head, "task");
+        assert_eq!(c[0].objects[1].words.join("_"), "date_of_birth");
+    }
+}

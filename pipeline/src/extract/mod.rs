@@ -1,41 +1,39 @@
-//! Rule-based extraction: a plain-English backend description becomes a spec plus diagnostics.
+//! Rule-based extraction: a plain-English backend description becomes a spec plus diagnostics,
+//! in layers that each read only the one below:
 //!
-//! The prompt is cut into sentences (`sentences`), each sentence read into statements (`clauses`,
-//! `predicates`, `verbs`: what has which fields, what belongs to what), the statements built into
-//! entities, fields and relations (`build`, with types from `fields` and links settled in
-//! `relations`), terse prompts filled from domain `templates`, auth read by `auth`, and the result
-//! made to pass validation (`finish`). Pure and deterministic; never panics.
+//! 1. `tokens`: words, numbers and punctuation, cut into sentences;
+//! 2. `pos`: parts of speech from the word tables (`lexicon`, `tables/*.txt`);
+//! 3. `chunks`: noun phrases and verb groups;
+//! 4. `clauses`: subject, verb, objects, prepositional phrases, lists, headings;
+//! 5. `meaning`: entities, fields and links (with `auth` for login and roles, `types` for
+//!    column types), each guess noted as a diagnostic;
+//! 6. the spec: names and relations, domain `templates` for terse prompts (`url shortener`),
+//!    and `finish` to make it pass validation.
+//!
+//! Pure and deterministic; never panics. `explain` shows every layer's reading of a prompt.
 
 mod auth;
-mod build;
+mod chunks;
 mod clauses;
-mod entities;
-mod enums;
-mod field_words;
-mod fields;
-pub(crate) mod finish;
-pub(crate) mod lexicon;
-mod lists;
-mod markers;
-pub(crate) mod naming;
-mod phrases;
-mod predicates;
-mod relations;
-pub(crate) mod sentences;
+mod finish;
+mod lexicon;
+mod meaning;
+mod naming;
+mod pos;
 mod templates;
-mod verbs;
+mod tokens;
+mod types;
 
-use codebegen_schema::{AppSpec, Auth, Diagnostic};
+use codebegen_schema::names::{pascal_case, pluralize, snake_case, IMPLICIT_FIELDS};
+use codebegen_schema::{
+    AppSpec, Auth, Diagnostic, Entity, Field, FieldType, OnDelete, Relation, RelationKind,
+};
 
-use build::Model;
-use entities::USER_KEY;
-use sentences::{first_sentence, split_sentences, tokenize, MAX_PROMPT_CHARS};
+use meaning::{EntityDraft, LinkDraft, Meaning};
+use tokens::{first_sentence, MAX_PROMPT_CHARS};
 
 /// Longest description kept, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 200;
-
-/// Most `ignored_sentence` warnings reported one by one.
-const MAX_IGNORED_REPORTS: usize = 8;
 
 /// The result of reading a prompt: a best-effort spec and what was guessed or ignored.
 #[derive(Debug, Clone)]
@@ -45,6 +43,8 @@ pub struct Extraction {
     /// Notes about guesses and things not understood.
     pub diagnostics: Vec<Diagnostic>,
 }
+
+const USER_KEY: &str = "user";
 
 /// Reads a prompt into a spec. Deterministic, pure, and total: any input gives a spec that
 /// passes `codebegen_schema::check` without errors.
@@ -57,78 +57,176 @@ pub fn extract(prompt: &str) -> Extraction {
             format!("only the first {MAX_PROMPT_CHARS} characters of the prompt were read"),
         ));
     }
-    let tokens = tokenize(prompt);
-    let sentences = split_sentences(&tokens);
-    let reading = clauses::read(&sentences);
-    let mut model = Model::from_reading(&reading, auth::detect(&tokens));
+    let sentences = tokens::sentences(prompt);
+    let tagged: Vec<Vec<pos::Word>> = sentences.iter().map(|s| pos::tag(s)).collect();
+    let chunked: Vec<Vec<chunks::Chunk>> = tagged.iter().map(|s| chunks::chunk(s)).collect();
+    let read: Vec<Vec<clauses::Clause>> = chunked.iter().map(|s| clauses::read(s)).collect();
+    let auth = auth::detect(&tagged);
+    let mut auth = auth;
+    let mut meaning = meaning::read(&read, &auth.roles, auth.enabled);
+    for role in &meaning.roles {
+        if !auth.roles.contains(role) {
+            auth.roles.push(role.clone());
+        }
+    }
 
-    let words: Vec<String> = sentences
-        .first()
-        .into_iter()
-        .flatten()
-        .filter(|t| t.is_word())
-        .map(|t| t.lower.clone())
-        .collect();
+    // Terse prompts (`url shortener`, `todo app`) take a domain template.
+    let first_words: Vec<String> = tagged.first().into_iter().flatten().map(|w| w.lower.clone()).collect();
     let mut template_name = None;
-    if let Some(template) = templates::find(&words) {
-        let (template_entities, _) = templates::instantiate(template);
-        let count = model.domain_entity_count();
-        let single_fits = count == 1
-            && model
-                .registry
-                .drafts
-                .iter()
-                .filter(|d| d.key != USER_KEY)
-                .all(|d| {
-                    d.entity.fields.len() <= 2
-                        && template_entities.iter().any(|(key, _)| *key == d.key)
-                });
-        if count == 0 || single_fits {
-            model.merge_template(template);
+    if let Some(template) = templates::find(&first_words) {
+        let (template_entities, links) = templates::instantiate(template);
+        let domain: Vec<&EntityDraft> = meaning.entities.iter().filter(|e| e.key != USER_KEY).collect();
+        let fits = domain.is_empty()
+            || (domain.len() == 1 && domain[0].fields.len() <= 2 && template_entities.iter().any(|(k, _)| *k == domain[0].key));
+        if fits {
             template_name = Some(template.name);
+            diagnostics.push(Diagnostic::info("template_used", "entities", format!("the prompt is short; used the `{}` template for its usual entities", template.name)));
+            let mut typed_fields: Vec<(String, Vec<Field>)> = template_entities;
+            meaning.entities.retain(|e| e.key == USER_KEY);
+            meaning.links = links;
+            let spec_auth = template.auth || auth.enabled;
+            return finish_spec(prompt, meaning, &mut typed_fields, auth_with(auth, spec_auth, template.auth), template_name, &tagged, diagnostics);
         }
     }
-    let understood = !model.registry.drafts.is_empty() || model.auth.enabled;
+    finish_spec(prompt, meaning, &mut Vec::new(), auth, template_name, &tagged, diagnostics)
+}
 
-    let (entities, relations, model) = model.finish();
-    diagnostics.extend(model.notes.iter().cloned());
-    for note in &model.field_notes {
-        let place = model.registry.find(&note.entity).and_then(|e| {
-            let f = entities
-                .get(e)?
-                .fields
-                .iter()
-                .position(|f| f.name == note.field)?;
-            Some(format!("entities[{e}].fields[{f}].type"))
-        });
-        if let Some(path) = place {
-            diagnostics.push(Diagnostic {
-                path,
-                ..note.diagnostic.clone()
-            });
-        }
+fn auth_with(mut auth: auth::AuthInfo, enabled: bool, from_template: bool) -> auth::AuthInfo {
+    if enabled && !auth.enabled && from_template {
+        auth.reason = "the template".into();
     }
-    if model.auth.enabled {
+    auth.enabled = enabled;
+    auth
+}
+
+fn finish_spec(
+    prompt: &str,
+    meaning: Meaning,
+    template_entities: &mut Vec<(String, Vec<Field>)>,
+    auth: auth::AuthInfo,
+    template_name: Option<&str>,
+    tagged: &[Vec<pos::Word>],
+    mut diagnostics: Vec<Diagnostic>,
+) -> Extraction {
+    let Meaning {
+        entities: drafts,
+        links,
+        notes,
+        ..
+    } = meaning;
+    diagnostics.extend(notes);
+    let mut entities: Vec<(String, Entity)> = Vec::new();
+    for draft in &drafts {
+        let mut fields: Vec<Field> = Vec::new();
+        for f in &draft.fields {
+            let name = types::rename_reserved(&f.name);
+            if IMPLICIT_FIELDS.contains(&name.as_str())
+                || matches!(name.as_str(), "password" | "password_hash")
+                || fields.iter().any(|x| x.name == name)
+            {
+                continue;
+            }
+            let (field_type, why) = meaning::field_type(f);
+            let mut field = types::typed(&name, field_type);
+            if field_type == FieldType::Enum {
+                let values: Vec<String> = f
+                    .phrase
+                    .values
+                    .iter()
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if values.len() < 2 {
+                    field = types::typed(&name, FieldType::String);
+                } else {
+                    field.enum_values = Some(values);
+                }
+            }
+            if let Some((lo, hi)) = f.phrase.range {
+                if matches!(
+                    field.field_type,
+                    FieldType::Integer | FieldType::Float | FieldType::Decimal
+                ) {
+                    field.min = Some(lo);
+                    field.max = Some(hi);
+                }
+            }
+            if f.phrase.optional {
+                field.required = false;
+            }
+            if f.phrase.unique {
+                field.unique = true;
+            }
+            if let Some(why) = why {
+                diagnostics.push(Diagnostic::info(
+                    "field_type_guessed",
+                    "",
+                    format!(
+                        "typed `{}.{}` as {}: {why}",
+                        draft.key,
+                        name,
+                        field.field_type.as_str()
+                    ),
+                ));
+            }
+            fields.push(field);
+        }
+        entities.push((
+            draft.key.clone(),
+            Entity {
+                name: pascal_case(&draft.key),
+                table: pluralize(&draft.key),
+                fields,
+            },
+        ));
+    }
+    for (key, fields) in template_entities.drain(..) {
+        entities.push((key.clone(), Entity { name: pascal_case(&key), table: pluralize(&key), fields }));
+    }
+    if auth.enabled {
+        let at = entities.iter().position(|(k, _)| k == USER_KEY);
+        let mut user = match at {
+            Some(i) => entities.remove(i).1,
+            None => Entity {
+                name: "User".into(),
+                table: "users".into(),
+                fields: Vec::new(),
+            },
+        };
+        user.fields.retain(|f| f.name != "email");
+        let mut email = Field::new("email", FieldType::Email);
+        email.unique = true;
+        user.fields.insert(0, email);
+        entities.insert(0, (USER_KEY.to_string(), user));
         diagnostics.push(Diagnostic::info(
             "auth_enabled",
             "auth.enabled",
-            format!("auth is on: the prompt mentions `{}`", model.auth.reason),
+            format!("auth is on: the prompt mentions `{}`", auth.reason),
         ));
     }
-    report_ignored(&reading.ignored, &mut diagnostics);
-
-    let hint = reading
-        .name_hint
-        .as_deref()
-        .filter(|words| understood || words.iter().any(|w| lexicon::is_domain_head(w)));
+    for (key, entity) in &mut entities {
+        if entity.fields.is_empty() {
+            let mut name = Field::new("name", FieldType::String);
+            name.max_length = Some(200);
+            entity.fields.push(name);
+            diagnostics.push(Diagnostic::info(
+                "default_field",
+                "",
+                format!("no fields were given for `{key}`; added `name`"),
+            ));
+        }
+    }
+    let relations = relations(&entities, links);
     let first_table = entities
         .iter()
-        .find(|e| e.name != "User")
+        .find(|(k, _)| k != USER_KEY)
         .or(entities.first())
-        .map(|e| e.table.as_str());
-    let name = naming::project_name(hint, template_name, first_table);
+        .map(|(_, e)| e.table.clone());
+    let hint = name_hint(tagged);
+    let name = naming::project_name(hint.as_deref(), template_name, first_table.as_deref());
     let description = first_sentence(prompt, MAX_DESCRIPTION_CHARS);
-    let spec = if entities.is_empty() || !understood {
+    let understood = !entities.is_empty();
+    let spec = if !understood {
         diagnostics.push(Diagnostic::warning(
             "not_understood",
             "entities",
@@ -141,11 +239,11 @@ pub fn extract(prompt: &str) -> Extraction {
             version: codebegen_schema::SPEC_VERSION,
             name,
             description,
-            entities,
+            entities: entities.into_iter().map(|(_, e)| e).collect(),
             relations,
             auth: Auth {
-                enabled: model.auth.enabled,
-                roles: model.auth.roles.clone(),
+                enabled: auth.enabled,
+                roles: auth.roles.iter().map(|r| snake_case(r)).collect(),
             },
             options: Default::default(),
         }
@@ -154,26 +252,155 @@ pub fn extract(prompt: &str) -> Extraction {
     Extraction { spec, diagnostics }
 }
 
-fn report_ignored(ignored: &[String], diagnostics: &mut Vec<Diagnostic>) {
-    for text in ignored.iter().take(MAX_IGNORED_REPORTS) {
-        diagnostics.push(Diagnostic::warning(
-            "ignored_sentence",
-            "",
-            format!("did not understand \"{text}\"; ignored"),
-        ));
+/// The words of the phrase that names the project (`A bookstore API`), when the first sentence
+/// opens with one.
+fn name_hint(tagged: &[Vec<pos::Word>]) -> Option<Vec<String>> {
+    let first = tagged.first()?;
+    // `Inventory management for a warehouse: ...`: the words before a colon name the app.
+    if let Some(colon) = first.iter().position(|w| w.is(':')) {
+        if (1..=6).contains(&colon) {
+            let words: Vec<String> = first[..colon].iter().map(|w| w.lower.clone()).collect();
+            return Some(words);
+        }
     }
-    if ignored.len() > MAX_IGNORED_REPORTS {
-        diagnostics.push(Diagnostic::warning(
-            "ignored_sentence",
-            "",
-            format!(
-                "{} more sentences were not understood",
-                ignored.len() - MAX_IGNORED_REPORTS
-            ),
-        ));
-    }
+    // `Build a todo app`, `A bookstore API`: a leading command, then the phrase.
+    let skip = usize::from(first.first().is_some_and(|w| w.tag == pos::Tag::Verb && w.form == Some(lexicon::VerbForm::Base) && !matches!(w.lemma.as_str(), "track" | "log" | "record" | "monitor" | "manage" | "organize" | "organise" | "plan" | "schedule" | "book" | "store" | "keep" | "collect" | "catalog" | "catalogue" | "share" | "sell")));
+    let words: Vec<String> = first
+        .iter()
+        .skip(skip)
+        .enumerate()
+        .take_while(|(i, w)| {
+            (*i == 0 && w.tag == pos::Tag::Verb)
+                || !matches!(
+                    w.tag,
+                    pos::Tag::Verb
+                        | pos::Tag::Have
+                        | pos::Tag::Be
+                        | pos::Tag::Modal
+                        | pos::Tag::Punct(':' | ',' | '(')
+                        | pos::Tag::Rel
+                ) && !matches!(w.lower.as_str(), "with" | "where" | "that" | "to")
+        })
+        .map(|(_, w)| w.lower.clone())
+        .collect();
+    let named = words.iter().any(|w| naming::is_domain_head(w)) || words.len() + skip == first.len();
+    (named && !words.is_empty()).then_some(words)
 }
 
-#[cfg(test)]
-#[path = "mod_tests.rs"]
-mod tests;
+/// Settles links into relations: drops links to unknown entities and repeats, lets stated
+/// links win over guessed ones and many-to-many or one-to-one over many-to-one on a pair.
+fn relations(entities: &[(String, Entity)], links: Vec<LinkDraft>) -> Vec<Relation> {
+    let name_of = |key: &str| {
+        entities
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, e)| e.name.clone())
+    };
+    let pair = |l: &LinkDraft| {
+        if l.from <= l.to {
+            (l.from.clone(), l.to.clone())
+        } else {
+            (l.to.clone(), l.from.clone())
+        }
+    };
+    let mut kept: Vec<LinkDraft> = Vec::new();
+    for link in links {
+        if name_of(&link.from).is_none() || name_of(&link.to).is_none() {
+            continue;
+        }
+        let p = pair(&link);
+        if let Some(i) = kept
+            .iter()
+            .position(|k| pair(k) == p && (k.from != k.to || link.from == link.to))
+        {
+            let old = &kept[i];
+            let rank = |l: &LinkDraft| {
+                (!l.weak as u8) * 4
+                    + match l.kind {
+                        RelationKind::ManyToMany => 2,
+                        RelationKind::OneToOne => 3,
+                        _ => 1,
+                    }
+            };
+            if old.kind == RelationKind::ManyToOne
+                && link.kind == RelationKind::ManyToOne
+                && old.from != link.from
+                && (!old.weak || !link.weak)
+            {
+                // Owned both ways: shared.
+                kept[i] = LinkDraft {
+                    kind: RelationKind::ManyToMany,
+                    ..link
+                };
+            } else if rank(&link) > rank(old) {
+                kept[i] = link;
+            }
+            continue;
+        }
+        kept.push(link);
+    }
+    let mut out: Vec<Relation> = Vec::new();
+    for l in kept {
+        let (Some(from), Some(to)) = (name_of(&l.from), name_of(&l.to)) else {
+            continue;
+        };
+        let field = match l.kind {
+            RelationKind::ManyToMany => String::new(),
+            _ if l.from == l.to => "parent_id".to_string(),
+            _ if l.to == USER_KEY => format!("{}_id", l.hint.as_deref().unwrap_or("owner")),
+            _ => String::new(),
+        };
+        let required = l.required && l.from != l.to;
+        out.push(Relation {
+            kind: l.kind,
+            from,
+            to,
+            field,
+            required,
+            on_delete: if required || l.kind == RelationKind::ManyToMany {
+                OnDelete::Cascade
+            } else {
+                OnDelete::SetNull
+            },
+        });
+    }
+    out
+}
+
+/// Every layer's reading of a prompt, one sentence a block: the tags, the chunks and the
+/// clauses. For people tuning the tables (`--example layered_explain`).
+pub fn explain(prompt: &str) -> String {
+    let mut out = String::new();
+    for sentence in tokens::sentences(prompt) {
+        let tagged = pos::tag(&sentence);
+        let tags: Vec<String> = tagged
+            .iter()
+            .map(|w| format!("{}/{:?}", w.lower, w.tag))
+            .collect();
+        out.push_str(&format!("tags: {}\n", tags.join(" ")));
+        let chunked = chunks::chunk(&tagged);
+        out.push_str(&format!("chunks: {chunked:?}\n"));
+        for clause in clauses::read(&chunked) {
+            let names = |list: &[chunks::NounPhrase]| {
+                list.iter()
+                    .map(|np| np.words.join(" "))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            };
+            let preps: Vec<String> = clause
+                .preps
+                .iter()
+                .map(|(p, l)| format!("{p}: {}", names(l)))
+                .collect();
+            out.push_str(&format!(
+                "clause: subject [{}] verb {:?} objects [{}] preps [{}]{}\n",
+                names(&clause.subject),
+                clause.verb.as_ref().map(|v| (v.base.as_str(), v.passive)),
+                names(&clause.objects),
+                preps.join("; "),
+                if clause.heading { " heading" } else { "" }
+            ));
+        }
+    }
+    out
+}

@@ -10,8 +10,8 @@ use codebegen_schema::names::{singular_word, snake_case};
 use codebegen_schema::{Field, FieldType, RelationKind};
 use serde_json::Value;
 
-use super::fields::{infer_type, typed};
-use super::relations::LinkDraft;
+use super::meaning::LinkDraft;
+use super::types::{infer_type, typed};
 
 /// One domain.
 #[derive(Debug)]

@@ -237,6 +237,59 @@ fn lift_parentheses(line: &str) -> Vec<String> {
     out
 }
 
+/// The first sentence of the raw prompt, whitespace collapsed, at most `max_chars` characters
+/// (cut at a word boundary).
+pub(crate) fn first_sentence(prompt: &str, max_chars: usize) -> String {
+    let chars: Vec<char> = prompt.chars().take(MAX_PROMPT_CHARS).collect();
+    let mut end = chars.len();
+    for (i, &c) in chars.iter().enumerate() {
+        let next_blank = chars.get(i + 1).is_none_or(|n| n.is_whitespace());
+        let stop = match c {
+            '\n' => chars[..i].iter().any(|c| c.is_alphanumeric()),
+            '!' | '?' => true,
+            '.' => next_blank && !is_abbreviation_end(&chars[..=i]),
+            _ => false,
+        };
+        if stop {
+            end = if c == '\n' { i } else { i + 1 };
+            break;
+        }
+    }
+    let text: String = chars[..end]
+        .iter()
+        .map(|&c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let collapsed = collapsed
+        .trim_start_matches(['-', '*', '#', ' '])
+        .to_string();
+    if collapsed.chars().count() <= max_chars {
+        return collapsed;
+    }
+    let cut: String = collapsed.chars().take(max_chars).collect();
+    match cut.rfind(' ') {
+        Some(space) if space > max_chars / 2 => {
+            cut[..space].trim_end_matches([',', ';', ':']).to_string()
+        }
+        _ => cut,
+    }
+}
+
+fn is_abbreviation_end(before: &[char]) -> bool {
+    let tail: String = before
+        .iter()
+        .rev()
+        .take(5)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let tail = tail.to_ascii_lowercase();
+    ["e.g.", "i.e.", "etc.", "vs."]
+        .iter()
+        .any(|a| tail.ends_with(a))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,11 @@ pub(crate) struct Word {
 }
 
 impl Word {
+    /// Whether this is a word or number rather than punctuation or a function word.
+    pub fn kind_is_word(&self) -> bool {
+        matches!(self.tag, Tag::Noun | Tag::Adj | Tag::Verb | Tag::Num | Tag::Meta | Tag::Adv)
+    }
+
     /// Whether this is the punctuation `c`.
     pub fn is(&self, c: char) -> bool {
         self.tag == Tag::Punct(c)
@@ -530,7 +535,7 @@ fn reads_as_noun(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layered::tokens::sentences;
+    use crate::extract::tokens::sentences;
 
     fn check(sentence: &str, expected: &str) {
         let tokens = &sentences(sentence)[0];

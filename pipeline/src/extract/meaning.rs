@@ -30,6 +30,20 @@ pub(crate) struct LinkDraft {
     pub weak: bool,
 }
 
+impl LinkDraft {
+    /// A many-to-one link.
+    pub fn many_to_one(from: &str, to: &str, required: bool) -> LinkDraft {
+        LinkDraft {
+            kind: RelationKind::ManyToOne,
+            from: from.into(),
+            to: to.into(),
+            required,
+            hint: None,
+            weak: false,
+        }
+    }
+}
+
 /// A field as read, before it is typed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FieldDraft {
@@ -56,8 +70,23 @@ pub(crate) struct Meaning {
     pub roles: Vec<String>,
 }
 
+/// Adjectives that say how a field is kept, not what it is, left out of its name.
+const NAME_DROPPED_ADJECTIVES: &[&str] = &[
+    "optional", "required", "mandatory", "unique", "distinct", "new", "own", "other", "various",
+    "specific", "certain", "individual", "personal", "short", "brief", "small", "simple",
+    "basic", "free", "main", "registered", "existing", "same", "different", "separate",
+];
+
 /// Words that only stand in for the project or for records in general.
+/// Schema words that may follow a record's name (`a Comment entity`).
+const SCHEMA_WORDS: &[&str] = &["entity", "entities", "model", "models", "table", "tables", "resource", "resources", "object", "objects", "record", "records"];
+
 fn is_meta(np: &NounPhrase) -> bool {
+    if SCHEMA_WORDS.contains(&np.head.as_str())
+        && np.words.iter().any(|w| LEXICON.closed_class(w).is_none())
+    {
+        return false;
+    }
     matches!(LEXICON.closed_class(&np.head), Some("meta" | "unit"))
         || np
             .words
@@ -95,6 +124,10 @@ fn values_are_fields(np: &NounPhrase) -> bool {
 }
 
 fn is_field_phrase(np: &NounPhrase) -> bool {
+    // `a Comment entity` names a record whatever its words.
+    if np.words.len() > 1 && np.words.last().is_some_and(|w| SCHEMA_WORDS.contains(&w.as_str())) {
+        return false;
+    }
     np.flag
         || (!np.values.is_empty() && !values_are_fields(np))
         || np.range.is_some()
@@ -164,7 +197,7 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
         let permission = clause
             .verb
             .as_ref()
-            .is_some_and(|v| v.modal && v.base != "have" && v.base != "be")
+            .is_some_and(|v| v.modal && !v.passive && v.base != "have" && v.base != "be")
             || is_auth_clause(clause);
         for np in &clause.subject {
             let key = key_of(np);
@@ -288,7 +321,9 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 None => 0,
                 Some(VerbClass::Auth) => 0,
             };
-            weights.add(np, weight.min(object_cap));
+            // `make it faster`: a bare singular object of a command is not a record.
+            let bare = clause.subject.is_empty() && !np.determined && !np.is_many();
+            weights.add(np, if bare { weight.min(1) } else { weight.min(object_cap) });
             if let Some(owner) = &np.owner {
                 weights.add(owner, 2);
             }
@@ -477,10 +512,20 @@ impl Reader {
     }
 
     fn add_field(&mut self, entity: &str, np: &NounPhrase) {
-        let mut words: Vec<String> = np.words.clone();
+        // `a published flag` is `published`; `the current balance` keeps its adjective.
+        let mut words: Vec<String> = np
+            .adjectives
+            .iter()
+            .filter(|a| !NAME_DROPPED_ADJECTIVES.contains(&a.as_str()))
+            .chain(&np.words)
+            .cloned()
+            .collect();
+        let mut np = np.clone();
         if words.len() > 1 && words.last().is_some_and(|w| w == "flag") {
             words.pop();
+            np.flag = true;
         }
+        let np = &np;
         let name = snake_case(&words.join(" "));
         if name.is_empty() || name.len() > 60 {
             return;
@@ -709,6 +754,14 @@ impl Reader {
             }
             // `Loan: member, book`: entity items are parents.
             return;
+        }
+        if !with_items.is_empty() && matches!(class, Some(VerbClass::Belong | VerbClass::Place | VerbClass::Join | VerbClass::Other)) {
+            // `a Comment entity with a body, belonging to posts`
+            for s in &subjects {
+                for np in &with_items {
+                    self.has(s, np);
+                }
+            }
         }
         let agents: Vec<String> = clause
             .preps

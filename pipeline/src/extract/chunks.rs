@@ -209,7 +209,39 @@ pub(crate) fn chunk(words: &[Word]) -> Vec<Chunk> {
                 continue;
             }
             Tag::Punct(',') => out.push(Chunk::Comma),
-            Tag::Punct(':') | Tag::Punct('=') => out.push(Chunk::Colon),
+            Tag::Punct(':') | Tag::Punct('=') => {
+                // `a status: scheduled, completed or cancelled` to the end of the sentence.
+                let rest = &words[i + 1..];
+                let simple = !rest.is_empty()
+                    && rest.len() <= 16
+                    && rest.iter().all(|w| matches!(w.tag, Tag::Punct(',' | '/') | Tag::Or | Tag::And) || w.kind_is_word())
+                    && rest.iter().any(|w| matches!(w.tag, Tag::Or | Tag::Punct(',')));
+                if let Some(Chunk::Noun(np)) = out.last_mut() {
+                    let field_head = super::lexicon::LEXICON.field_type(&np.head).is_some();
+                    if simple && field_head && !np.plural && np.determined {
+                        let mut values = Vec::new();
+                        let mut current: Vec<&str> = Vec::new();
+                        for w in rest {
+                            if matches!(w.tag, Tag::Punct(_) | Tag::Or | Tag::And) {
+                                if !current.is_empty() {
+                                    values.push(current.join(" "));
+                                    current.clear();
+                                }
+                            } else {
+                                current.push(&w.lower);
+                            }
+                        }
+                        if !current.is_empty() {
+                            values.push(current.join(" "));
+                        }
+                        if values.len() >= 2 && values.iter().all(|v| v.split(' ').count() <= 2) {
+                            np.values = values;
+                            break;
+                        }
+                    }
+                }
+                out.push(Chunk::Colon)
+            }
             Tag::Punct('-') if matches!(out.last(), Some(Chunk::Noun(_))) => out.push(Chunk::Colon),
             Tag::Punct('/') | Tag::Punct('+') | Tag::Punct('&') => out.push(Chunk::And),
             Tag::And => out.push(Chunk::And),
@@ -556,7 +588,7 @@ fn noun_phrase(words: &[Word], start: usize) -> Option<(NounPhrase, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layered::{pos::tag, tokens::sentences};
+    use crate::extract::{pos::tag, tokens::sentences};
 
     fn chunks(s: &str) -> Vec<Chunk> {
         chunk(&tag(&sentences(s)[0]))
