@@ -111,6 +111,20 @@ pub(crate) fn detect(sentences: &[Vec<Word>]) -> AuthInfo {
             }
         }
     }
+    // `Admins manage products`: an administrator means people log in, as admins or users.
+    let admin_word = sentences.iter().flatten().find(|w| {
+        w.tag == Tag::Noun && matches!(w.lemma.as_str(), "admin" | "administrator" | "moderator" | "superuser")
+    });
+    if let (Some(word), false) = (admin_word, info.enabled) {
+        info.enabled = true;
+        info.reason = word.lower.clone();
+        if !roles.contains(&word.lemma) {
+            roles.push(word.lemma.clone());
+        }
+        if roles.len() == 1 {
+            roles.push("user".into());
+        }
+    }
     if !roles.is_empty() && !info.enabled {
         info.enabled = roles.len() >= 2
             || roles

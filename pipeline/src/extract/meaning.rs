@@ -159,6 +159,14 @@ impl Weights {
     }
 }
 
+/// Whether a clause describes the app itself: verbless, and the first clause of the prompt or
+/// one whose subject is a word for software (`a blog platform with users, posts and tags`).
+fn app_clause(clause: &Clause, all: &[&Clause]) -> bool {
+    clause.verb.is_none()
+        && (all.first().is_some_and(|first| std::ptr::eq(*first, clause))
+            || clause.subject.iter().any(|np| np.words.iter().any(|w| LEXICON.closed_class(w) == Some("meta"))))
+}
+
 /// Prepositions that link a record to another without a verb (`articles by authors in
 /// sections`, `invoices per subscription`, `decks of cards`).
 fn is_linking_prep(prep: &str) -> bool {
@@ -277,7 +285,10 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             _ => 3,
         };
         for np in &clause.subject {
-            if !(is_field_phrase(np) && !clause.heading && class != Some(VerbClass::Contain)) {
+            // `companies post jobs`: a plural doer is a record even when its word can name a
+            // field.
+            let doer = np.plural && matches!(class, Some(VerbClass::Own | VerbClass::Assoc | VerbClass::Place | VerbClass::Belong));
+            if doer || !(is_field_phrase(np) && !clause.heading && class != Some(VerbClass::Contain)) {
                 weights.add(np, subject_weight);
             }
             if let Some(owner) = &np.owner {
@@ -352,8 +363,8 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             for np in list {
                 let weight = if prep == "with"
                     && (meta_heading || clause.verb.is_none())
-                    && !is_field_phrase(np)
-                    && clause.subject.iter().all(is_meta)
+                    && (!is_field_phrase(np) || (np.plural && np.values.is_empty()))
+                    && (clause.subject.iter().all(is_meta) || app_clause(clause, &clauses))
                 {
                     3
                 } else if prep == "with"
@@ -385,12 +396,23 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
         .filter(|(k, s)| !k.contains('_') && *s >= 2)
         .map(|(k, _)| k.clone())
         .collect();
+    // `adoption requests ... every request`: a short name met after the long one refers back
+    // to it.
+    let order: Vec<String> = weights.scores.iter().map(|(k, _)| k.clone()).collect();
+    let position = |k: &str| order.iter().position(|o| o == k).unwrap_or(usize::MAX);
+    let mut folded_singles: Vec<String> = Vec::new();
     for (key, score) in &mut weights.scores {
-        if *score < 3 {
-            if let Some(base) = singles.iter().find(|b| key.ends_with(&format!("_{b}"))) {
-                let _ = base;
+        if let Some(base) = singles.iter().find(|b| key.ends_with(&format!("_{b}"))) {
+            if position(key) < position(base) && *score >= 2 {
+                folded_singles.push(base.clone());
+            } else if *score < 3 {
                 *score = 0;
             }
+        }
+    }
+    for (key, score) in &mut weights.scores {
+        if folded_singles.contains(key) {
+            *score = 0;
         }
     }
     let role_words: Vec<String> = roles.to_vec();
@@ -430,7 +452,14 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             });
         }
     }
+    if auth_enabled && !meaning.entities.iter().any(|e| e.key == "user") {
+        meaning.entities.push(EntityDraft {
+            key: "user".into(),
+            fields: Vec::new(),
+        });
+    }
     let mut reader = Reader {
+        roles: roles.to_vec(),
         meaning,
         previous_subject: Vec::new(),
     };
@@ -439,11 +468,14 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             reader.clause(clause, sentences.get(s + 1));
         }
     }
+    reader.finish(&clauses);
     reader.meaning
 }
 
 struct Reader {
     meaning: Meaning,
+    /// Login roles named by the prompt.
+    roles: Vec<String>,
     previous_subject: Vec<String>,
 }
 
@@ -455,6 +487,12 @@ impl Reader {
             return None;
         }
         let key = key_of(np);
+        // `assigned to a developer` when developers are a login role: the user.
+        if (self.meaning.roles.contains(&key) || self.roles.contains(&key))
+            && self.meaning.entities.iter().any(|e| e.key == "user")
+        {
+            return Some("user".into());
+        }
         if self.meaning.entities.iter().any(|e| e.key == key) {
             return Some(key);
         }
@@ -1035,7 +1073,10 @@ impl Reader {
                         if let Some(e) = self.event_entity(verb, next, &[s.as_str(), o.as_str()]) {
                             self.link(RelationKind::ManyToOne, &e, s, false, format!("read \"{s} {verb} {o}\" through {e}: {e} with {s} and {o} parents"));
                             self.link(RelationKind::ManyToOne, &e, o, false, format!("read \"{s} {verb} {o}\" through {e}: {e} with {s} and {o} parents"));
-                        } else if many_objects || class == Some(VerbClass::Assoc) {
+                        } else if self.possessed(clause, o) {
+                            // `drivers register their cars`
+                            self.link(RelationKind::ManyToOne, o, s, true, format!("read \"{s} {verb} their {o}\" as {o} belonging to {s}"));
+                        } else if many_objects || (class == Some(VerbClass::Assoc) && !self.singular_object(clause, o)) {
                             self.link(
                                 RelationKind::ManyToMany,
                                 s,
@@ -1118,6 +1159,63 @@ impl Reader {
                             format!("read \"{verb} {o} ... {p}\" as {o} belonging to {p}"),
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// Whether the object that names `key` is written with a possessive (`their cars`).
+    fn possessed(&self, clause: &Clause, key: &str) -> bool {
+        clause.objects.iter().any(|np| np.possessive && self.resolve(np).as_deref() == Some(key))
+    }
+
+    /// Whether the object that names `key` speaks of one thing (`uses one telescope`).
+    fn singular_object(&self, clause: &Clause, key: &str) -> bool {
+        clause.objects.iter().any(|np| !np.is_many() && self.resolve(np).as_deref() == Some(key))
+    }
+
+    /// Last steps over the whole prompt: the app's own name is not a record (`Library system:
+    /// the library has books`), and the records an app-level list names in a row
+    /// (`boards, columns and cards`) nest when nothing else links them.
+    fn finish(&mut self, clauses: &[&Clause]) {
+        let app_words: Vec<String> = clauses
+            .iter()
+            .filter(|c| c.heading || c.verb.is_none())
+            .flat_map(|c| &c.subject)
+            .filter(|np| np.words.iter().any(|w| LEXICON.closed_class(w) == Some("meta")))
+            .flat_map(|np| np.words.iter().filter(|w| LEXICON.closed_class(w).is_none()).cloned())
+            .collect();
+        let no_parent = |m: &Meaning, key: &str| {
+            m.links.iter().all(|l| l.from != key || l.kind != RelationKind::ManyToOne)
+        };
+        let dropped: Vec<String> = self
+            .meaning
+            .entities
+            .iter()
+            .filter(|e| app_words.contains(&e.key) && e.fields.is_empty() && no_parent(&self.meaning, &e.key))
+            .map(|e| e.key.clone())
+            .collect();
+        for key in &dropped {
+            self.meaning.notes.push(Diagnostic::info("read_app_name", "entities", format!("read `{key}` as the app's name, not a record")));
+        }
+        self.meaning.entities.retain(|e| !dropped.contains(&e.key));
+        self.meaning.links.retain(|l| !dropped.contains(&l.from) && !dropped.contains(&l.to));
+        for clause in clauses.iter().filter(|c| app_clause(c, clauses)) {
+            let items: Vec<String> = clause
+                .preps
+                .iter()
+                .filter(|(p, _)| p == "with")
+                .flat_map(|(_, l)| l)
+                .filter_map(|np| self.resolve(np))
+                .collect();
+            if items.len() < 3 {
+                continue;
+            }
+            for pair in items.windows(2) {
+                let (parent, child) = (&pair[0], &pair[1]);
+                let unlinked = !self.meaning.links.iter().any(|l| l.from == *child || l.to == *child);
+                if unlinked && parent != child {
+                    self.link(RelationKind::ManyToOne, child, parent, true, format!("read the list \"{parent}, {child}\" as {child} inside {parent}"));
                 }
             }
         }

@@ -362,9 +362,37 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         words.push(word);
     }
     repair_compounds(&mut words, tokens);
+    // In a list after `has` or a heading colon (`has a title, start time and ...`), a bare verb
+    // form before a noun is part of an item.
+    let mut in_list = false;
+    for i in 0..words.len() {
+        match words[i].tag {
+            Tag::Have | Tag::Punct(':') => in_list = true,
+            Tag::Rel | Tag::Modal => in_list = false,
+            Tag::Verb if words[i].form == Some(VerbForm::Base)
+                && in_list
+                && i > 0
+                && matches!(words[i - 1].tag, Tag::Punct(',') | Tag::And | Tag::Det | Tag::Adj)
+                && words.get(i + 1).is_some_and(|n| n.tag == Tag::Noun) =>
+            {
+                words[i] = noun(&tokens[i]);
+            }
+            Tag::Verb if matches!(words[i].form, Some(VerbForm::Third | VerbForm::Past)) => in_list = false,
+            _ => {}
+        }
+    }
     // `Training courses have ...`, `, shipping addresses`: a gerund opening a phrase before a
     // noun is part of the noun.
     for i in 0..words.len() {
+        // `a star rating`, `hotel booking API`: inside a phrase too.
+        let inside = i > 0
+            && matches!(words[i - 1].tag, Tag::Noun | Tag::Det | Tag::Adj)
+            && words[i].form == Some(VerbForm::Gerund)
+            && words.get(i + 1).is_none_or(|n| matches!(n.tag, Tag::Noun | Tag::Meta | Tag::Punct(_) | Tag::And | Tag::Or));
+        if inside {
+            words[i] = noun(&tokens[i]);
+            continue;
+        }
         let opens = i == 0
             || matches!(
                 words[i - 1].tag,
