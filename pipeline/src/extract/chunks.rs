@@ -151,7 +151,8 @@ fn read_parenthesis(words: &[Word], np: &mut NounPhrase) {
         np.range = Some((numbers[0].min(numbers[1]), numbers[0].max(numbers[1])));
         return;
     }
-    if inner.len() == 1 && super::types::type_word(&texts[0]).is_some() {
+    let relation_word = matches!(texts[0], "many-to-many" | "one-to-one");
+    if inner.len() == 1 && (relation_word || super::types::type_word(texts[0]).is_some()) {
         np.type_word = Some(texts[0].to_string());
         return;
     }

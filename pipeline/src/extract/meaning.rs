@@ -134,6 +134,7 @@ fn is_field_phrase(np: &NounPhrase) -> bool {
         || np.type_word.is_some()
         || LEXICON.field_type(&key_of(np)).is_some()
         || LEXICON.field_type(&np.head).is_some()
+        || np.words.last().is_some_and(|w| LEXICON.field_type(w).is_some())
         || np.words.iter().any(|w| w == "of")
 }
 
@@ -636,6 +637,44 @@ impl Reader {
         if is_auth_clause(clause) {
             return;
         }
+        let before = self.meaning.links.len();
+        self.read_clause(clause, next);
+        // `an author can write for several newsletters`, `one item can be supplied by many
+        // vendors`: a parent side written with `many` or `several` makes the link shared.
+        let many: Vec<String> = clause
+            .subject
+            .iter()
+            .chain(&clause.objects)
+            .chain(clause.preps.iter().flat_map(|(_, l)| l))
+            .filter(|np| np.count == Count::Many)
+            .filter_map(|np| self.resolve(np))
+            .collect();
+        for link in self.meaning.links.iter_mut().skip(before) {
+            if link.kind == RelationKind::ManyToOne && link.from != link.to && many.contains(&link.to) {
+                link.kind = RelationKind::ManyToMany;
+            }
+        }
+    }
+
+    fn read_clause(&mut self, clause: &Clause, next: Option<&Vec<Clause>>) {
+        // `Playlists and tracks are many-to-many`, `Teams and matches (many-to-many)`.
+        let stated = clause
+            .objects
+            .iter()
+            .chain(&clause.subject)
+            .flat_map(|np| np.words.iter().chain(&np.values).chain(np.type_word.iter()))
+            .find_map(|w| match w.as_str() {
+                "many-to-many" | "many_to_many" => Some(RelationKind::ManyToMany),
+                "one-to-one" | "one_to_one" => Some(RelationKind::OneToOne),
+                _ => None,
+            });
+        if let Some(kind) = stated {
+            let named: Vec<String> = clause.subject.iter().filter_map(|np| self.resolve(np)).collect();
+            if let [a, b] = named.as_slice() {
+                self.link(kind, a, b, false, format!("read \"{a} and {b}\" as stated: {kind:?}"));
+                return;
+            }
+        }
         let subjects = self.subjects(clause);
         let class = verb_class(clause);
         let verb = clause
@@ -900,6 +939,21 @@ impl Reader {
                             false,
                             format!("read \"{s} is {verb} by {a}\" as {s} belonging to {a}"),
                         );
+                    }
+                }
+            }
+            return;
+        }
+        // `members can be assigned to cards`: many on both sides, and `can`.
+        let shared_passive = passive
+            && clause.verb.as_ref().is_some_and(|v| v.modal)
+            && clause.subject.iter().all(|np| np.plural)
+            && clause.preps.iter().flat_map(|(_, l)| l).all(|np| np.plural);
+        if shared_passive && agents.is_empty() && !prep_entities.is_empty() {
+            for s in &subjects {
+                for (_, p) in &prep_entities {
+                    if s != p {
+                        self.link(RelationKind::ManyToMany, s, p, false, format!("read \"{s} can be {verb} to {p}\" as many-to-many"));
                     }
                 }
             }
@@ -1185,6 +1239,13 @@ impl Reader {
             .filter(|np| np.words.iter().any(|w| LEXICON.closed_class(w) == Some("meta")))
             .flat_map(|np| np.words.iter().filter(|w| LEXICON.closed_class(w).is_none()).cloned())
             .collect();
+        // Records an app-level list names (`a kanban board backend with boards, ...`) stay.
+        let listed: Vec<String> = clauses
+            .iter()
+            .filter(|c| app_clause(c, clauses))
+            .flat_map(|c| c.preps.iter().filter(|(p, _)| p == "with").flat_map(|(_, l)| l))
+            .filter_map(|np| self.resolve(np))
+            .collect();
         let no_parent = |m: &Meaning, key: &str| {
             m.links.iter().all(|l| l.from != key || l.kind != RelationKind::ManyToOne)
         };
@@ -1192,7 +1253,12 @@ impl Reader {
             .meaning
             .entities
             .iter()
-            .filter(|e| app_words.contains(&e.key) && e.fields.is_empty() && no_parent(&self.meaning, &e.key))
+            .filter(|e| {
+                app_words.contains(&e.key)
+                    && e.fields.is_empty()
+                    && no_parent(&self.meaning, &e.key)
+                    && !listed.contains(&e.key)
+            })
             .map(|e| e.key.clone())
             .collect();
         for key in &dropped {
@@ -1213,7 +1279,10 @@ impl Reader {
             }
             for pair in items.windows(2) {
                 let (parent, child) = (&pair[0], &pair[1]);
-                let unlinked = !self.meaning.links.iter().any(|l| l.from == *child || l.to == *child);
+                let unlinked = !self.meaning.links.iter().any(|l| {
+                    (l.from == *child && l.kind != RelationKind::ManyToMany)
+                        || (l.to == *child && l.kind == RelationKind::ManyToOne)
+                });
                 if unlinked && parent != child {
                     self.link(RelationKind::ManyToOne, child, parent, true, format!("read the list \"{parent}, {child}\" as {child} inside {parent}"));
                 }
@@ -1280,7 +1349,11 @@ impl Reader {
                 format!("read \"{s} has one {e}\" as one-to-one"),
             ),
             Some(e) if np.is_many() => {
+                // `a book can have several authors`: people are shared between records.
+                let person = LEXICON.noun_is(&np.head, "person")
+                    || ["er", "or", "ist"].iter().any(|x| np.head.ends_with(x));
                 let shared = LEXICON.noun_is(&np.head, "shared")
+                    || (np.count == Count::Many && person)
                     || self.meaning.links.iter().any(|l| {
                         l.from == s && l.to == e && l.kind == RelationKind::ManyToOne && !l.weak
                     });

@@ -133,7 +133,7 @@ fn finish_spec(
                     .phrase
                     .values
                     .iter()
-                    .map(|v| v.trim().to_string())
+                    .map(|v| snake_case(v.trim()))
                     .filter(|v| !v.is_empty())
                     .collect();
                 if values.len() < 2 {

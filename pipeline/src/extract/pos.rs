@@ -369,11 +369,11 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         match words[i].tag {
             Tag::Have | Tag::Punct(':') => in_list = true,
             Tag::Rel | Tag::Modal => in_list = false,
-            Tag::Verb if words[i].form == Some(VerbForm::Base)
+            Tag::Verb if matches!(words[i].form, Some(VerbForm::Base | VerbForm::Third))
                 && in_list
                 && i > 0
                 && matches!(words[i - 1].tag, Tag::Punct(',') | Tag::And | Tag::Det | Tag::Adj)
-                && words.get(i + 1).is_some_and(|n| n.tag == Tag::Noun) =>
+                && words.get(i + 1).is_none_or(|n| matches!(n.tag, Tag::Noun | Tag::Punct(_) | Tag::And | Tag::Or)) =>
             {
                 words[i] = noun(&tokens[i]);
             }
