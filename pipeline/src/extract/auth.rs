@@ -113,7 +113,11 @@ pub(crate) fn detect(sentences: &[Vec<Word>]) -> AuthInfo {
     }
     // `Admins manage products`: an administrator means people log in, as admins or users.
     let admin_word = sentences.iter().flatten().find(|w| {
-        w.tag == Tag::Noun && matches!(w.lemma.as_str(), "admin" | "administrator" | "moderator" | "superuser")
+        w.tag == Tag::Noun
+            && matches!(
+                w.lemma.as_str(),
+                "admin" | "administrator" | "moderator" | "superuser"
+            )
     });
     if let (Some(word), false) = (admin_word, info.enabled) {
         info.enabled = true;

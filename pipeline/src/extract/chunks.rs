@@ -57,6 +57,8 @@ pub(crate) struct NounPhrase {
     pub determined: bool,
     /// It opened with a possessive (`their`, `its`).
     pub possessive: bool,
+    /// Written with a capital inside a sentence (`a Comment entity`): a name the writer gave.
+    pub named: bool,
 }
 
 impl NounPhrase {
@@ -82,6 +84,7 @@ impl NounPhrase {
             type_word: None,
             determined: false,
             possessive: false,
+            named: false,
         }
     }
 
@@ -151,7 +154,9 @@ fn read_parenthesis(words: &[Word], np: &mut NounPhrase) {
         np.range = Some((numbers[0].min(numbers[1]), numbers[0].max(numbers[1])));
         return;
     }
-    let relation_word = matches!(texts[0], "many-to-many" | "one-to-one");
+    let relation_word = texts
+        .first()
+        .is_some_and(|t| matches!(*t, "many-to-many" | "one-to-one"));
     if inner.len() == 1 && (relation_word || super::types::type_word(texts[0]).is_some()) {
         np.type_word = Some(texts[0].to_string());
         return;
@@ -215,8 +220,13 @@ pub(crate) fn chunk(words: &[Word]) -> Vec<Chunk> {
                 let rest = &words[i + 1..];
                 let simple = !rest.is_empty()
                     && rest.len() <= 16
-                    && rest.iter().all(|w| matches!(w.tag, Tag::Punct(',' | '/') | Tag::Or | Tag::And) || w.kind_is_word())
-                    && rest.iter().any(|w| matches!(w.tag, Tag::Or | Tag::Punct(',')));
+                    && rest.iter().all(|w| {
+                        matches!(w.tag, Tag::Punct(',' | '/') | Tag::Or | Tag::And)
+                            || w.kind_is_word()
+                    })
+                    && rest
+                        .iter()
+                        .any(|w| matches!(w.tag, Tag::Or | Tag::Punct(',')));
                 if let Some(Chunk::Noun(np)) = out.last_mut() {
                     let field_head = super::lexicon::LEXICON.field_type(&np.head).is_some();
                     if simple && field_head && !np.plural && np.determined {
@@ -556,6 +566,12 @@ fn noun_phrase(words: &[Word], start: usize) -> Option<(NounPhrase, usize)> {
                 np.adjectives.push(w.lower.clone());
             }
             Tag::Noun | Tag::Meta => {
+                np.named |= i > 0
+                    && w.text.starts_with(|c: char| c.is_uppercase())
+                    && !w
+                        .text
+                        .chars()
+                        .all(|c| c.is_uppercase() || !c.is_alphabetic());
                 np.words.push(w.lower.clone());
                 np.head = w.lemma.clone();
                 np.plural = w.plural;

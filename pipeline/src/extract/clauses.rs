@@ -311,6 +311,13 @@ fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
             }
             let rest = read(after);
             if records_follow || meta_heading {
+                // `Entities: teams, players, matches` is a list of records.
+                if let [only] = rest.as_slice() {
+                    if only.verb.is_none() && only.preps.is_empty() && only.objects.is_empty() {
+                        clause.objects = only.subject.clone();
+                        return vec![clause];
+                    }
+                }
                 let mut out = vec![clause];
                 out.extend(rest);
                 return out;
@@ -381,7 +388,9 @@ fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
                 let owner = current.objects.iter().rev().find(|np| !np.pronoun).cloned();
                 // `readers leave comments on posts with a body`: still the comments.
                 let made = current.verb.as_ref().is_some_and(|v| {
-                    LEXICON.verb(&v.base).is_some_and(|verb| matches!(verb.class, VerbClass::Own | VerbClass::Assoc))
+                    LEXICON
+                        .verb(&v.base)
+                        .is_some_and(|verb| matches!(verb.class, VerbClass::Own | VerbClass::Assoc))
                 });
                 if p == "with" && current.verb.is_some() && (!in_prep || made) && owner.is_some() {
                     let subject: Vec<NounPhrase> = owner.into_iter().collect();

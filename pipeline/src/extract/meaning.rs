@@ -72,14 +72,49 @@ pub(crate) struct Meaning {
 
 /// Adjectives that say how a field is kept, not what it is, left out of its name.
 const NAME_DROPPED_ADJECTIVES: &[&str] = &[
-    "optional", "required", "mandatory", "unique", "distinct", "new", "own", "other", "various",
-    "specific", "certain", "individual", "personal", "short", "brief", "small", "simple",
-    "basic", "free", "main", "registered", "existing", "same", "different", "separate",
+    "optional",
+    "required",
+    "mandatory",
+    "unique",
+    "distinct",
+    "new",
+    "own",
+    "other",
+    "various",
+    "specific",
+    "certain",
+    "individual",
+    "personal",
+    "short",
+    "brief",
+    "small",
+    "simple",
+    "basic",
+    "free",
+    "main",
+    "registered",
+    "existing",
+    "same",
+    "different",
+    "separate",
 ];
 
 /// Words that only stand in for the project or for records in general.
 /// Schema words that may follow a record's name (`a Comment entity`).
-const SCHEMA_WORDS: &[&str] = &["entity", "entities", "model", "models", "table", "tables", "resource", "resources", "object", "objects", "record", "records"];
+const SCHEMA_WORDS: &[&str] = &[
+    "entity",
+    "entities",
+    "model",
+    "models",
+    "table",
+    "tables",
+    "resource",
+    "resources",
+    "object",
+    "objects",
+    "record",
+    "records",
+];
 
 fn is_meta(np: &NounPhrase) -> bool {
     if SCHEMA_WORDS.contains(&np.head.as_str())
@@ -124,8 +159,16 @@ fn values_are_fields(np: &NounPhrase) -> bool {
 }
 
 fn is_field_phrase(np: &NounPhrase) -> bool {
+    if np.named && np.values.is_empty() {
+        return false;
+    }
     // `a Comment entity` names a record whatever its words.
-    if np.words.len() > 1 && np.words.last().is_some_and(|w| SCHEMA_WORDS.contains(&w.as_str())) {
+    if np.words.len() > 1
+        && np
+            .words
+            .last()
+            .is_some_and(|w| SCHEMA_WORDS.contains(&w.as_str()))
+    {
         return false;
     }
     np.flag
@@ -134,7 +177,10 @@ fn is_field_phrase(np: &NounPhrase) -> bool {
         || np.type_word.is_some()
         || LEXICON.field_type(&key_of(np)).is_some()
         || LEXICON.field_type(&np.head).is_some()
-        || np.words.last().is_some_and(|w| LEXICON.field_type(w).is_some())
+        || np
+            .words
+            .last()
+            .is_some_and(|w| LEXICON.field_type(w).is_some())
         || np.words.iter().any(|w| w == "of")
 }
 
@@ -164,8 +210,14 @@ impl Weights {
 /// one whose subject is a word for software (`a blog platform with users, posts and tags`).
 fn app_clause(clause: &Clause, all: &[&Clause]) -> bool {
     clause.verb.is_none()
-        && (all.first().is_some_and(|first| std::ptr::eq(*first, clause))
-            || clause.subject.iter().any(|np| np.words.iter().any(|w| LEXICON.closed_class(w) == Some("meta"))))
+        && (all
+            .first()
+            .is_some_and(|first| std::ptr::eq(*first, clause))
+            || clause.subject.iter().any(|np| {
+                np.words
+                    .iter()
+                    .any(|w| LEXICON.closed_class(w) == Some("meta"))
+            }))
 }
 
 /// Prepositions that link a record to another without a verb (`articles by authors in
@@ -288,8 +340,14 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
         for np in &clause.subject {
             // `companies post jobs`: a plural doer is a record even when its word can name a
             // field.
-            let doer = np.plural && matches!(class, Some(VerbClass::Own | VerbClass::Assoc | VerbClass::Place | VerbClass::Belong));
-            if doer || !(is_field_phrase(np) && !clause.heading && class != Some(VerbClass::Contain)) {
+            let doer = np.plural
+                && matches!(
+                    class,
+                    Some(VerbClass::Own | VerbClass::Assoc | VerbClass::Place | VerbClass::Belong)
+                );
+            if doer
+                || !(is_field_phrase(np) && !clause.heading && class != Some(VerbClass::Contain))
+            {
                 weights.add(np, subject_weight);
             }
             if let Some(owner) = &np.owner {
@@ -335,7 +393,14 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             };
             // `make it faster`: a bare singular object of a command is not a record.
             let bare = clause.subject.is_empty() && !np.determined && !np.is_many();
-            weights.add(np, if bare { weight.min(1) } else { weight.min(object_cap) });
+            weights.add(
+                np,
+                if bare {
+                    weight.min(1)
+                } else {
+                    weight.min(object_cap)
+                },
+            );
             if let Some(owner) = &np.owner {
                 weights.add(owner, 2);
             }
@@ -650,7 +715,10 @@ impl Reader {
             .filter_map(|np| self.resolve(np))
             .collect();
         for link in self.meaning.links.iter_mut().skip(before) {
-            if link.kind == RelationKind::ManyToOne && link.from != link.to && many.contains(&link.to) {
+            if link.kind == RelationKind::ManyToOne
+                && link.from != link.to
+                && many.contains(&link.to)
+            {
                 link.kind = RelationKind::ManyToMany;
             }
         }
@@ -669,9 +737,19 @@ impl Reader {
                 _ => None,
             });
         if let Some(kind) = stated {
-            let named: Vec<String> = clause.subject.iter().filter_map(|np| self.resolve(np)).collect();
+            let named: Vec<String> = clause
+                .subject
+                .iter()
+                .filter_map(|np| self.resolve(np))
+                .collect();
             if let [a, b] = named.as_slice() {
-                self.link(kind, a, b, false, format!("read \"{a} and {b}\" as stated: {kind:?}"));
+                self.link(
+                    kind,
+                    a,
+                    b,
+                    false,
+                    format!("read \"{a} and {b}\" as stated: {kind:?}"),
+                );
                 return;
             }
         }
@@ -832,7 +910,12 @@ impl Reader {
             // `Loan: member, book`: entity items are parents.
             return;
         }
-        if !with_items.is_empty() && matches!(class, Some(VerbClass::Belong | VerbClass::Place | VerbClass::Join | VerbClass::Other)) {
+        if !with_items.is_empty()
+            && matches!(
+                class,
+                Some(VerbClass::Belong | VerbClass::Place | VerbClass::Join | VerbClass::Other)
+            )
+        {
             // `a Comment entity with a body, belonging to posts`
             for s in &subjects {
                 for np in &with_items {
@@ -953,7 +1036,13 @@ impl Reader {
             for s in &subjects {
                 for (_, p) in &prep_entities {
                     if s != p {
-                        self.link(RelationKind::ManyToMany, s, p, false, format!("read \"{s} can be {verb} to {p}\" as many-to-many"));
+                        self.link(
+                            RelationKind::ManyToMany,
+                            s,
+                            p,
+                            false,
+                            format!("read \"{s} can be {verb} to {p}\" as many-to-many"),
+                        );
                     }
                 }
             }
@@ -1129,8 +1218,16 @@ impl Reader {
                             self.link(RelationKind::ManyToOne, &e, o, false, format!("read \"{s} {verb} {o}\" through {e}: {e} with {s} and {o} parents"));
                         } else if self.possessed(clause, o) {
                             // `drivers register their cars`
-                            self.link(RelationKind::ManyToOne, o, s, true, format!("read \"{s} {verb} their {o}\" as {o} belonging to {s}"));
-                        } else if many_objects || (class == Some(VerbClass::Assoc) && !self.singular_object(clause, o)) {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                o,
+                                s,
+                                true,
+                                format!("read \"{s} {verb} their {o}\" as {o} belonging to {s}"),
+                            );
+                        } else if many_objects
+                            || (class == Some(VerbClass::Assoc) && !self.singular_object(clause, o))
+                        {
                             self.link(
                                 RelationKind::ManyToMany,
                                 s,
@@ -1220,12 +1317,18 @@ impl Reader {
 
     /// Whether the object that names `key` is written with a possessive (`their cars`).
     fn possessed(&self, clause: &Clause, key: &str) -> bool {
-        clause.objects.iter().any(|np| np.possessive && self.resolve(np).as_deref() == Some(key))
+        clause
+            .objects
+            .iter()
+            .any(|np| np.possessive && self.resolve(np).as_deref() == Some(key))
     }
 
     /// Whether the object that names `key` speaks of one thing (`uses one telescope`).
     fn singular_object(&self, clause: &Clause, key: &str) -> bool {
-        clause.objects.iter().any(|np| !np.is_many() && self.resolve(np).as_deref() == Some(key))
+        clause
+            .objects
+            .iter()
+            .any(|np| !np.is_many() && self.resolve(np).as_deref() == Some(key))
     }
 
     /// Last steps over the whole prompt: the app's own name is not a record (`Library system:
@@ -1236,18 +1339,34 @@ impl Reader {
             .iter()
             .filter(|c| c.heading || c.verb.is_none())
             .flat_map(|c| &c.subject)
-            .filter(|np| np.words.iter().any(|w| LEXICON.closed_class(w) == Some("meta")))
-            .flat_map(|np| np.words.iter().filter(|w| LEXICON.closed_class(w).is_none()).cloned())
+            .filter(|np| {
+                np.words
+                    .iter()
+                    .any(|w| LEXICON.closed_class(w) == Some("meta"))
+            })
+            .flat_map(|np| {
+                np.words
+                    .iter()
+                    .filter(|w| LEXICON.closed_class(w).is_none())
+                    .cloned()
+            })
             .collect();
         // Records an app-level list names (`a kanban board backend with boards, ...`) stay.
         let listed: Vec<String> = clauses
             .iter()
             .filter(|c| app_clause(c, clauses))
-            .flat_map(|c| c.preps.iter().filter(|(p, _)| p == "with").flat_map(|(_, l)| l))
+            .flat_map(|c| {
+                c.preps
+                    .iter()
+                    .filter(|(p, _)| p == "with")
+                    .flat_map(|(_, l)| l)
+            })
             .filter_map(|np| self.resolve(np))
             .collect();
         let no_parent = |m: &Meaning, key: &str| {
-            m.links.iter().all(|l| l.from != key || l.kind != RelationKind::ManyToOne)
+            m.links
+                .iter()
+                .all(|l| l.from != key || l.kind != RelationKind::ManyToOne)
         };
         let dropped: Vec<String> = self
             .meaning
@@ -1262,10 +1381,16 @@ impl Reader {
             .map(|e| e.key.clone())
             .collect();
         for key in &dropped {
-            self.meaning.notes.push(Diagnostic::info("read_app_name", "entities", format!("read `{key}` as the app's name, not a record")));
+            self.meaning.notes.push(Diagnostic::info(
+                "read_app_name",
+                "entities",
+                format!("read `{key}` as the app's name, not a record"),
+            ));
         }
         self.meaning.entities.retain(|e| !dropped.contains(&e.key));
-        self.meaning.links.retain(|l| !dropped.contains(&l.from) && !dropped.contains(&l.to));
+        self.meaning
+            .links
+            .retain(|l| !dropped.contains(&l.from) && !dropped.contains(&l.to));
         for clause in clauses.iter().filter(|c| app_clause(c, clauses)) {
             let items: Vec<String> = clause
                 .preps
@@ -1284,7 +1409,13 @@ impl Reader {
                         || (l.to == *child && l.kind == RelationKind::ManyToOne)
                 });
                 if unlinked && parent != child {
-                    self.link(RelationKind::ManyToOne, child, parent, true, format!("read the list \"{parent}, {child}\" as {child} inside {parent}"));
+                    self.link(
+                        RelationKind::ManyToOne,
+                        child,
+                        parent,
+                        true,
+                        format!("read the list \"{parent}, {child}\" as {child} inside {parent}"),
+                    );
                 }
             }
         }

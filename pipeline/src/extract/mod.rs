@@ -71,24 +71,58 @@ pub fn extract(prompt: &str) -> Extraction {
     }
 
     // Terse prompts (`url shortener`, `todo app`) take a domain template.
-    let first_words: Vec<String> = tagged.first().into_iter().flatten().map(|w| w.lower.clone()).collect();
+    let first_words: Vec<String> = tagged
+        .first()
+        .into_iter()
+        .flatten()
+        .map(|w| w.lower.clone())
+        .collect();
     let mut template_name = None;
     if let Some(template) = templates::find(&first_words) {
         let (template_entities, links) = templates::instantiate(template);
-        let domain: Vec<&EntityDraft> = meaning.entities.iter().filter(|e| e.key != USER_KEY).collect();
+        let domain: Vec<&EntityDraft> = meaning
+            .entities
+            .iter()
+            .filter(|e| e.key != USER_KEY)
+            .collect();
         let fits = domain.is_empty()
-            || (domain.len() == 1 && domain[0].fields.len() <= 2 && template_entities.iter().any(|(k, _)| *k == domain[0].key));
+            || (domain.len() == 1
+                && domain[0].fields.len() <= 2
+                && template_entities.iter().any(|(k, _)| *k == domain[0].key));
         if fits {
             template_name = Some(template.name);
-            diagnostics.push(Diagnostic::info("template_used", "entities", format!("the prompt is short; used the `{}` template for its usual entities", template.name)));
+            diagnostics.push(Diagnostic::info(
+                "template_used",
+                "entities",
+                format!(
+                    "the prompt is short; used the `{}` template for its usual entities",
+                    template.name
+                ),
+            ));
             let mut typed_fields: Vec<(String, Vec<Field>)> = template_entities;
             meaning.entities.retain(|e| e.key == USER_KEY);
             meaning.links = links;
             let spec_auth = template.auth || auth.enabled;
-            return finish_spec(prompt, meaning, &mut typed_fields, auth_with(auth, spec_auth, template.auth), template_name, &tagged, diagnostics);
+            return finish_spec(
+                prompt,
+                meaning,
+                &mut typed_fields,
+                auth_with(auth, spec_auth, template.auth),
+                template_name,
+                &tagged,
+                diagnostics,
+            );
         }
     }
-    finish_spec(prompt, meaning, &mut Vec::new(), auth, template_name, &tagged, diagnostics)
+    finish_spec(
+        prompt,
+        meaning,
+        &mut Vec::new(),
+        auth,
+        template_name,
+        &tagged,
+        diagnostics,
+    )
 }
 
 fn auth_with(mut auth: auth::AuthInfo, enabled: bool, from_template: bool) -> auth::AuthInfo {
@@ -181,7 +215,14 @@ fn finish_spec(
         ));
     }
     for (key, fields) in template_entities.drain(..) {
-        entities.push((key.clone(), Entity { name: pascal_case(&key), table: pluralize(&key), fields }));
+        entities.push((
+            key.clone(),
+            Entity {
+                name: pascal_case(&key),
+                table: pluralize(&key),
+                fields,
+            },
+        ));
     }
     if auth.enabled {
         let at = entities.iter().position(|(k, _)| k == USER_KEY);
@@ -264,7 +305,30 @@ fn name_hint(tagged: &[Vec<pos::Word>]) -> Option<Vec<String>> {
         }
     }
     // `Build a todo app`, `A bookstore API`: a leading command, then the phrase.
-    let skip = usize::from(first.first().is_some_and(|w| w.tag == pos::Tag::Verb && w.form == Some(lexicon::VerbForm::Base) && !matches!(w.lemma.as_str(), "track" | "log" | "record" | "monitor" | "manage" | "organize" | "organise" | "plan" | "schedule" | "book" | "store" | "keep" | "collect" | "catalog" | "catalogue" | "share" | "sell")));
+    let skip = usize::from(first.first().is_some_and(|w| {
+        w.tag == pos::Tag::Verb
+            && w.form == Some(lexicon::VerbForm::Base)
+            && !matches!(
+                w.lemma.as_str(),
+                "track"
+                    | "log"
+                    | "record"
+                    | "monitor"
+                    | "manage"
+                    | "organize"
+                    | "organise"
+                    | "plan"
+                    | "schedule"
+                    | "book"
+                    | "store"
+                    | "keep"
+                    | "collect"
+                    | "catalog"
+                    | "catalogue"
+                    | "share"
+                    | "sell"
+            )
+    }));
     let words: Vec<String> = first
         .iter()
         .skip(skip)
@@ -283,7 +347,8 @@ fn name_hint(tagged: &[Vec<pos::Word>]) -> Option<Vec<String>> {
         })
         .map(|(_, w)| w.lower.clone())
         .collect();
-    let named = words.iter().any(|w| naming::is_domain_head(w)) || words.len() + skip == first.len();
+    let named =
+        words.iter().any(|w| naming::is_domain_head(w)) || words.len() + skip == first.len();
     (named && !words.is_empty()).then_some(words)
 }
 

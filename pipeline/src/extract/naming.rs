@@ -18,18 +18,97 @@ fn is_pronoun(w: &str) -> bool {
 
 /// Nouns that end a phrase naming the project itself (`a bookstore API`).
 pub(crate) fn is_domain_head(w: &str) -> bool {
-    matches!(w, "api" | "app" | "application" | "backend" | "back-end" | "service" | "system" | "platform" | "server" | "website" | "site" | "tool" | "tracker" | "shortener" | "portal" | "software" | "program" | "solution" | "bot" | "microservice")
+    matches!(
+        w,
+        "api"
+            | "app"
+            | "application"
+            | "backend"
+            | "back-end"
+            | "service"
+            | "system"
+            | "platform"
+            | "server"
+            | "website"
+            | "site"
+            | "tool"
+            | "tracker"
+            | "shortener"
+            | "portal"
+            | "software"
+            | "program"
+            | "solution"
+            | "bot"
+            | "microservice"
+    )
 }
 
 fn is_name_drop(w: &str) -> bool {
-    matches!(w, "backend" | "back-end" | "service" | "system" | "platform" | "server" | "software" | "program" | "solution" | "microservice" | "simple" | "small" | "basic" | "rest" | "restful" | "crud" | "minimal" | "tiny" | "fastapi" | "python" | "new" | "little" | "quick" | "full" | "complete" | "json" | "web" | "online" | "based" | "my" | "our" | "own" | "application" | "sqlite" | "postgres" | "postgresql")
+    matches!(
+        w,
+        "backend"
+            | "back-end"
+            | "service"
+            | "system"
+            | "platform"
+            | "server"
+            | "software"
+            | "program"
+            | "solution"
+            | "microservice"
+            | "simple"
+            | "small"
+            | "basic"
+            | "rest"
+            | "restful"
+            | "crud"
+            | "minimal"
+            | "tiny"
+            | "fastapi"
+            | "python"
+            | "new"
+            | "little"
+            | "quick"
+            | "full"
+            | "complete"
+            | "json"
+            | "web"
+            | "online"
+            | "based"
+            | "my"
+            | "our"
+            | "own"
+            | "application"
+            | "sqlite"
+            | "postgres"
+            | "postgresql"
+    )
 }
 
 fn verb_base(w: &str) -> Option<&'static str> {
     let (verb, _) = LEXICON.verb_form(w)?;
-    ["track", "log", "record", "monitor", "manage", "organize", "organise", "handle", "plan", "schedule", "book", "store", "keep", "collect", "catalog", "catalogue", "share", "sell"]
-        .into_iter()
-        .find(|b| *b == verb.base)
+    [
+        "track",
+        "log",
+        "record",
+        "monitor",
+        "manage",
+        "organize",
+        "organise",
+        "handle",
+        "plan",
+        "schedule",
+        "book",
+        "store",
+        "keep",
+        "collect",
+        "catalog",
+        "catalogue",
+        "share",
+        "sell",
+    ]
+    .into_iter()
+    .find(|b| *b == verb.base)
 }
 
 /// Longest project name, in characters.

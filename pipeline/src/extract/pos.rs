@@ -53,7 +53,10 @@ pub(crate) struct Word {
 impl Word {
     /// Whether this is a word or number rather than punctuation or a function word.
     pub fn kind_is_word(&self) -> bool {
-        matches!(self.tag, Tag::Noun | Tag::Adj | Tag::Verb | Tag::Num | Tag::Meta | Tag::Adv)
+        matches!(
+            self.tag,
+            Tag::Noun | Tag::Adj | Tag::Verb | Tag::Num | Tag::Meta | Tag::Adv
+        )
     }
 
     /// Whether this is the punctuation `c`.
@@ -369,15 +372,23 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         match words[i].tag {
             Tag::Have | Tag::Punct(':') => in_list = true,
             Tag::Rel | Tag::Modal => in_list = false,
-            Tag::Verb if matches!(words[i].form, Some(VerbForm::Base | VerbForm::Third))
-                && in_list
-                && i > 0
-                && matches!(words[i - 1].tag, Tag::Punct(',') | Tag::And | Tag::Det | Tag::Adj)
-                && words.get(i + 1).is_none_or(|n| matches!(n.tag, Tag::Noun | Tag::Punct(_) | Tag::And | Tag::Or)) =>
+            Tag::Verb
+                if matches!(words[i].form, Some(VerbForm::Base | VerbForm::Third))
+                    && in_list
+                    && i > 0
+                    && matches!(
+                        words[i - 1].tag,
+                        Tag::Punct(',') | Tag::And | Tag::Det | Tag::Adj
+                    )
+                    && words.get(i + 1).is_none_or(|n| {
+                        matches!(n.tag, Tag::Noun | Tag::Punct(_) | Tag::And | Tag::Or)
+                    }) =>
             {
                 words[i] = noun(&tokens[i]);
             }
-            Tag::Verb if matches!(words[i].form, Some(VerbForm::Third | VerbForm::Past)) => in_list = false,
+            Tag::Verb if matches!(words[i].form, Some(VerbForm::Third | VerbForm::Past)) => {
+                in_list = false
+            }
             _ => {}
         }
     }
@@ -388,7 +399,12 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         let inside = i > 0
             && matches!(words[i - 1].tag, Tag::Noun | Tag::Det | Tag::Adj)
             && words[i].form == Some(VerbForm::Gerund)
-            && words.get(i + 1).is_none_or(|n| matches!(n.tag, Tag::Noun | Tag::Meta | Tag::Punct(_) | Tag::And | Tag::Or));
+            && words.get(i + 1).is_none_or(|n| {
+                matches!(
+                    n.tag,
+                    Tag::Noun | Tag::Meta | Tag::Punct(_) | Tag::And | Tag::Or
+                )
+            });
         if inside {
             words[i] = noun(&tokens[i]);
             continue;
