@@ -102,8 +102,7 @@ pub(crate) fn regular_forms(base: &str) -> [(String, VerbForm); 3] {
         format!("{base}s")
     };
     // Doubling for short consonant-vowel-consonant verbs (`ship` → `shipped`).
-    let doubles = n >= 3
-        && n <= 4
+    let doubles = (3..=4).contains(&n)
         && !is_vowel(last)
         && !"wxy".contains(last)
         && is_vowel(before)

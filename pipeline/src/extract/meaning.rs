@@ -358,22 +358,15 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
         for np in &clause.objects {
             let weight = match class {
                 _ if clause.heading && meta_heading => 3,
-                _ if clause.heading => {
-                    if np.is_many() && !is_field_phrase(np) {
-                        1
-                    } else {
-                        0
-                    }
-                }
-                Some(VerbClass::Contain) => {
+                _ if clause.heading && np.is_many() && !is_field_phrase(np) => 1,
+                _ if clause.heading => 0,
+                Some(VerbClass::Contain)
                     if (np.is_many() || np.count == Count::One || values_are_fields(np))
-                        && !is_field_phrase(np)
-                    {
-                        2
-                    } else {
-                        0
-                    }
+                        && !is_field_phrase(np) =>
+                {
+                    2
                 }
+                Some(VerbClass::Contain) => 0,
                 Some(VerbClass::Own | VerbClass::Assoc) => {
                     if is_field_phrase(np) && !np.plural {
                         0
@@ -433,19 +426,17 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                     && (clause.subject.iter().all(is_meta) || app_clause(clause, &clauses))
                 {
                     3
-                } else if prep == "with"
+                } else if (prep == "with"
                     && clause.verb.is_none()
                     && np.is_many()
-                    && !is_field_phrase(np)
-                {
-                    2
-                } else if linking
-                    && !is_field_phrase(np)
-                    && (clause.verb.is_some()
-                        || np.plural
-                        || prep == "of"
-                        || prep == "per"
-                        || prep == "by")
+                    && !is_field_phrase(np))
+                    || (linking
+                        && !is_field_phrase(np)
+                        && (clause.verb.is_some()
+                            || np.plural
+                            || prep == "of"
+                            || prep == "per"
+                            || prep == "by"))
                 {
                     2
                 } else {
@@ -1160,7 +1151,7 @@ impl Reader {
             _ => {}
         }
         for s in subjects {
-            if !objects.is_empty() && !preps.is_empty() && (class != Some(VerbClass::Own) || true) {
+            if !objects.is_empty() && !preps.is_empty() {
                 // `attendees buy tickets for events`: the object joins subject and the rest,
                 // unless the preposition names the event (`repair cars in jobs`).
                 for o in objects {

@@ -335,8 +335,7 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
             let object_follows = matches!(next, Some(Tag::Det | Tag::Quant | Tag::Num | Tag::Pron))
                 || plural_object
                 || intransitive;
-            if after_subject && object_follows && (word.plural || !prev.is_some_and(|p| !p.plural))
-            {
+            if after_subject && object_follows && (word.plural || prev.is_none_or(|p| p.plural)) {
                 let base = if word.plural {
                     word.lemma.clone()
                 } else {
@@ -563,13 +562,12 @@ fn reads_as_noun(
         Some(Tag::Noun) => {
             // `members book classes`: after a noun, a plural noun follows a verb. At the start a
             // base form followed by a noun is a compound (`book titles`) or an imperative.
-            if first {
+            let verb_here = if first {
                 matches!(form, Some(VerbForm::Third))
             } else {
                 matches!(prev, Some(Tag::Noun))
-            }
-            .then_some(false)
-            .unwrap_or(true)
+            };
+            !verb_here
         }
         Some(Tag::Prep) => !matches!(prev, Some(Tag::Noun)),
         _ => true,
