@@ -1,5 +1,6 @@
-//! Acceptance: every fixture prompt becomes a project that installs, passes its own pytest and
-//! ruff E9/F, and serves a create/read/update/delete round trip over real HTTP under uvicorn.
+//! Acceptance: every fixture prompt, and corpus prompts covering every style of
+//! `pipeline/corpus`, become projects that install, pass their own pytest and ruff E9/F, and
+//! serve a create/read/update/delete round trip over real HTTP under uvicorn.
 //!
 //! Needs Python 3.11+ with `venv` and access to the package index (the gates build one cached
 //! venv under `target/codebegen-test-data`, or `$CODEBEGEN_TEST_DATA_DIR`).
@@ -38,6 +39,39 @@ fn fixtures() -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// Corpus prompts beside the fixtures: the first dev case of every style, then the first test
+/// case of each style in name order, until there are `extra` of them.
+fn corpus_sample(extra: usize) -> Vec<(String, String)> {
+    let read = |split: &str| -> Vec<Value> {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../pipeline/corpus/{split}.jsonl"));
+        std::fs::read_to_string(&path)
+            .expect("the corpus split exists")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("a JSON case"))
+            .collect()
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for cases in [read("dev"), read("test")] {
+        let mut styles: Vec<&str> = cases.iter().filter_map(|c| c["style"].as_str()).collect();
+        styles.sort();
+        styles.dedup();
+        for style in styles {
+            if out.len() >= extra {
+                return out;
+            }
+            if let Some(case) = cases.iter().find(|c| c["style"] == style) {
+                out.push((
+                    format!("corpus-{}", case["id"].as_str().expect("id")),
+                    case["prompt"].as_str().expect("prompt").to_string(),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// A uvicorn process that is killed when dropped.
@@ -252,12 +286,15 @@ fn round_trip(python: &Path, project: &Path, spec: &Value) -> String {
 
 #[test]
 fn every_fixture_prompt_generates_a_project_that_runs() {
-    let fixtures = fixtures();
+    let mut fixtures = fixtures();
     assert!(
         fixtures.len() >= 15,
         "need at least 15 fixture prompts, found {}",
         fixtures.len()
     );
+    fixtures.extend(corpus_sample(
+        40usize.saturating_sub(fixtures.len()).max(12),
+    ));
     let work = tempfile::tempdir().expect("tempdir");
     let data = data_dir();
     let mut failures = Vec::new();
