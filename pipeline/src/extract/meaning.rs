@@ -220,6 +220,46 @@ fn app_clause(clause: &Clause, all: &[&Clause]) -> bool {
             }))
 }
 
+/// Verbs by which the writer says what the app keeps (`we track expenses`).
+fn keeps_data(verb: &str) -> bool {
+    matches!(
+        verb,
+        "keep"
+            | "store"
+            | "track"
+            | "record"
+            | "manage"
+            | "list"
+            | "catalog"
+            | "catalogue"
+            | "log"
+            | "save"
+            | "have"
+            | "need"
+            | "want"
+            | "like"
+            | "sell"
+            | "rent"
+            | "run"
+            | "host"
+    )
+}
+
+/// Words for the writer's own organisation (`our sales team`).
+fn writer_words(np: &NounPhrase) -> bool {
+    matches!(
+        np.head.as_str(),
+        "team"
+            | "company"
+            | "business"
+            | "startup"
+            | "organisation"
+            | "organization"
+            | "agency"
+            | "firm"
+    )
+}
+
 /// Prepositions that link a record to another without a verb (`articles by authors in
 /// sections`, `invoices per subscription`, `decks of cards`).
 fn is_linking_prep(prep: &str) -> bool {
@@ -276,20 +316,38 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             other_uses.push(key_of(np));
         }
     }
+    // Sentences about the writer (`We're a distributor and our sales team lives in
+    // spreadsheets`, `I'm building a marketplace where ...`): nothing in them is data unless
+    // the writer keeps it.
+    let writer_clauses: Vec<*const Clause> = sentences
+        .iter()
+        .filter(|sentence| {
+            sentence.first().is_some_and(|first| {
+                first
+                    .subject
+                    .iter()
+                    .any(|np| np.pronoun && matches!(np.head.as_str(), "we" | "i"))
+                    && !first.verb.as_ref().is_some_and(|v| keeps_data(&v.base))
+            })
+        })
+        .flatten()
+        .map(|c| c as *const Clause)
+        .collect();
     for clause in &clauses {
         if is_auth_clause(clause) {
             continue;
         }
+        let writer_sentence = writer_clauses.contains(&(*clause as *const Clause));
         let class = verb_class(clause);
         let linking_preps = clause
             .preps
             .iter()
             .any(|(p, l)| is_linking_prep(p) && !l.is_empty());
         // `we sell software to companies`: what the writer does is not data, unless they keep it.
-        let first_person = clause
-            .subject
-            .iter()
-            .any(|np| np.pronoun && matches!(np.head.as_str(), "we" | "i" | "you" | "us"));
+        let first_person = clause.subject.iter().any(|np| {
+            (np.pronoun && matches!(np.head.as_str(), "we" | "i" | "you" | "us"))
+                || (np.possessive && np.words.len() <= 3 && !np.plural && writer_words(np))
+        }) || writer_sentence;
         let keeps = clause.verb.as_ref().is_some_and(|v| {
             matches!(
                 v.base.as_str(),

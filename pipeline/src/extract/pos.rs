@@ -306,6 +306,29 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
                 word = noun(&tokens[i]);
             }
         }
+        // `we decide on`, `a deal can also involve`: an unknown word after a subject pronoun or
+        // a modal is a verb.
+        if word.tag == Tag::Noun && !word.plural {
+            let before: Vec<&Word> = words.iter().rev().take(2).collect();
+            let after_pronoun = before.first().is_some_and(|p| {
+                p.tag == Tag::Pron
+                    && matches!(p.lower.as_str(), "we" | "they" | "i" | "you" | "he" | "she")
+            });
+            let after_modal = before
+                .first()
+                .is_some_and(|p| matches!(p.tag, Tag::Modal | Tag::Neg))
+                || (before.first().is_some_and(|p| p.tag == Tag::Adv)
+                    && before.get(1).is_some_and(|p| p.tag == Tag::Modal));
+            if (after_pronoun || after_modal) && LEXICON.field_type(&word.lemma).is_none() {
+                word.tag = Tag::Verb;
+                word.form = Some(VerbForm::Base);
+                word.lemma = word.lower.clone();
+            }
+        }
+        // `take part in`: an idiom, not a record.
+        if word.lower == "part" && words.last().is_some_and(|w| w.lemma == "take") {
+            word.tag = Tag::Adv;
+        }
         // An unknown word between a subject and its object is a verb we have no entry for
         // (`suppliers quote prices`, `each quote states a price`).
         let next_reading = readings.get(i + 1).map(|(w, _)| w);

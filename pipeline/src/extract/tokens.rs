@@ -183,8 +183,9 @@ pub(crate) fn sentences(prompt: &str) -> Vec<Vec<Token>> {
     let lines: Vec<String> = lines.iter().flat_map(|l| lift_parentheses(l)).collect();
     for line in lines {
         let mut tokens = Vec::new();
-        // `w/` is `with`.
-        let line = line.replace(" w/ ", " with ").replace(" w/o ", " without ");
+        // `w/` is `with`; contractions are their words (`we're` → `we are`).
+        let line =
+            expand_contractions(&line.replace(" w/ ", " with ").replace(" w/o ", " without "));
         line_tokens(&line, &mut tokens);
         let mut current = Vec::new();
         for token in tokens {
@@ -205,6 +206,50 @@ pub(crate) fn sentences(prompt: &str) -> Vec<Vec<Token>> {
         }
         if !current.is_empty() {
             out.push(current);
+        }
+    }
+    out
+}
+
+/// `we're` → `we are`, `I'd` → `I would`, `don't` → `do not`, `it's` → `it is`.
+fn expand_contractions(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for (k, word) in line.split(' ').enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        let plain = word.replace('’', "'");
+        let lower = plain.to_lowercase();
+        let expanded = match lower.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '\'') {
+            "can't" | "cannot" => Some("can not".to_string()),
+            "won't" => Some("will not".to_string()),
+            w if w.ends_with("n't") => Some(format!("{} not", &plain[..w.len() - 3])),
+            w if w.ends_with("'re") => Some(format!("{} are", &plain[..w.len() - 3])),
+            w if w.ends_with("'ve") => Some(format!("{} have", &plain[..w.len() - 3])),
+            w if w.ends_with("'ll") => Some(format!("{} will", &plain[..w.len() - 3])),
+            w if w.ends_with("'d") => Some(format!("{} would", &plain[..w.len() - 2])),
+            "i'm" => Some(format!("{} am", &plain[..1])),
+            "it's" | "that's" | "there's" | "here's" | "what's" | "who's" => Some(format!(
+                "{} is",
+                &plain[..lower.find('\'').unwrap_or(lower.len())]
+            )),
+            _ => None,
+        };
+        match expanded {
+            Some(e) => {
+                out.push_str(&e);
+                // Keep trailing punctuation (`we're,`).
+                let tail: String = plain
+                    .chars()
+                    .rev()
+                    .take_while(|c| !c.is_alphanumeric() && *c != '\'')
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                out.push_str(&tail);
+            }
+            None => out.push_str(word),
         }
     }
     out
