@@ -148,10 +148,15 @@ fn heading_items(chunks: &[Chunk]) -> Vec<NounPhrase> {
                 item.head = item.words.last().cloned().unwrap_or_default();
             }
         }
-        while item
-            .words
-            .last()
-            .is_some_and(|w| LEXICON.closed_class(w) == Some("preposition"))
+        // `started at`, `closed on`: a participle and its preposition name a moment.
+        let moment = item.words.len() == 2
+            && matches!(item.words[1].as_str(), "at" | "on")
+            && item.words[0].ends_with("ed");
+        while !moment
+            && item
+                .words
+                .last()
+                .is_some_and(|w| LEXICON.closed_class(w) == Some("preposition"))
         {
             item.words.pop();
         }

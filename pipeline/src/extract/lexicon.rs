@@ -232,6 +232,13 @@ impl Lexicon {
         self.verbs.get(base)
     }
 
+    /// Whether a noun names an event some verb makes (`booking`, `loan`, `enrollment`).
+    pub fn is_event_noun(&self, noun: &str) -> bool {
+        self.verbs
+            .values()
+            .any(|v| v.nouns.iter().any(|n| n == noun))
+    }
+
     /// The type an attribute word implies (`price` → decimal).
     pub fn field_type(&self, word: &str) -> Option<FieldType> {
         self.field_types.get(word).copied()

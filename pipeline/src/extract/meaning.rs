@@ -711,12 +711,11 @@ impl Reader {
             .map(|v| v.nouns.clone())
             .unwrap_or_default();
         for noun in nouns.iter().chain(std::iter::once(&verb.to_string())) {
-            if let Some(e) = self
-                .meaning
-                .entities
-                .iter()
-                .find(|e| e.key == *noun || e.key.ends_with(&format!("_{noun}")))
-            {
+            if let Some(e) = self.meaning.entities.iter().find(|e| {
+                e.key == *noun
+                    || e.key.ends_with(&format!("_{noun}"))
+                    || e.key.starts_with(&format!("{noun}_"))
+            }) {
                 if !parties.contains(&e.key.as_str()) {
                     return Some(e.key.clone());
                 }
@@ -850,7 +849,10 @@ impl Reader {
                         if s == t {
                             continue;
                         }
-                        if prep == "of" {
+                        // `decks of cards` gives the cards to the deck; `bookings of rooms`
+                        // names what each booking is of.
+                        let event = LEXICON.is_event_noun(s);
+                        if prep == "of" && !event {
                             self.link(
                                 RelationKind::ManyToOne,
                                 t,
@@ -1254,8 +1256,14 @@ impl Reader {
                         true,
                         format!("read \"{s} {verb} {o}\" as {o} belonging to {s}"),
                     ),
+                    // `a post may quote one earlier post` refers to another; `users follow
+                    // other users` links many.
                     _ if o == s => self.link(
-                        RelationKind::ManyToMany,
+                        if self.singular_object(clause, o) {
+                            RelationKind::ManyToOne
+                        } else {
+                            RelationKind::ManyToMany
+                        },
                         s,
                         o,
                         true,
@@ -1440,14 +1448,29 @@ impl Reader {
         self.meaning
             .links
             .retain(|l| !dropped.contains(&l.from) && !dropped.contains(&l.to));
-        for clause in clauses.iter().filter(|c| app_clause(c, clauses)) {
-            let items: Vec<String> = clause
-                .preps
-                .iter()
-                .filter(|(p, _)| p == "with")
-                .flat_map(|(_, l)| l)
-                .filter_map(|np| self.resolve(np))
-                .collect();
+        let app_lists = clauses.iter().filter_map(|c| {
+            if app_clause(c, clauses) {
+                Some(
+                    c.preps
+                        .iter()
+                        .filter(|(p, _)| p == "with")
+                        .flat_map(|(_, l)| l)
+                        .collect::<Vec<_>>(),
+                )
+            } else if c.heading
+                && !c.subject.iter().any(|np| np.plural)
+                && c.objects.iter().all(|np| np.plural)
+            {
+                // `vet clinic api: owners, pets, vaccinations`
+                Some(c.objects.iter().collect())
+            } else {
+                None
+            }
+        });
+        let lists: Vec<Vec<String>> = app_lists
+            .map(|list| list.into_iter().filter_map(|np| self.resolve(np)).collect())
+            .collect();
+        for items in lists {
             if items.len() < 3 {
                 continue;
             }

@@ -499,7 +499,15 @@ fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
             && !words[i - 1].plural
             && matches!(
                 before_prev,
-                Some(Tag::Det | Tag::Quant | Tag::Adj | Tag::Poss | Tag::Num)
+                Some(
+                    Tag::Det
+                        | Tag::Quant
+                        | Tag::Adj
+                        | Tag::Poss
+                        | Tag::Num
+                        | Tag::Noun
+                        | Tag::Punct(',' | ':')
+                )
             );
         let after_determiner = !pronoun_quantifier
             && matches!(
