@@ -490,6 +490,22 @@ fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
                 after_boundary = true;
             }
             Chunk::Colon => {
+                // `every customer has one online profile: username, ...`: the list after the
+                // colon describes the object just named.
+                if current.verb.is_some() && !in_prep {
+                    if let Some(owner) = current.objects.last().cloned().filter(|np| !np.pronoun) {
+                        out.push(std::mem::take(&mut current));
+                        current.subject = vec![owner];
+                        current.verb = Some(VerbGroup {
+                            base: "have".into(),
+                            passive: false,
+                            form: None,
+                            negated: false,
+                            modal: false,
+                            words: Vec::new(),
+                        });
+                    }
+                }
                 after_boundary = true;
             }
             Chunk::Other(_) => {}

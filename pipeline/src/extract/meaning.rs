@@ -403,6 +403,17 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                     class,
                     Some(VerbClass::Own | VerbClass::Assoc | VerbClass::Place | VerbClass::Belong)
                 );
+            // `a photo with its caption, aperture and ISO`: what has fields is a record.
+            let described = clause.verb.is_none()
+                && !np.pronoun
+                && clause
+                    .preps
+                    .iter()
+                    .any(|(p, l)| p == "with" && l.iter().any(is_field_phrase));
+            if described {
+                weights.add(np, 3);
+                continue;
+            }
             if doer
                 || !(is_field_phrase(np) && !clause.heading && class != Some(VerbClass::Contain))
             {
@@ -1078,6 +1089,31 @@ impl Reader {
             }
             return;
         }
+        if passive && !objects.is_empty() {
+            // `each member is issued exactly one access card`: what is given belongs to the
+            // subject.
+            for s in &subjects {
+                for np in &clause.objects {
+                    let Some(o) = self.resolve(np) else { continue };
+                    if o == *s {
+                        continue;
+                    }
+                    let kind = if np.count == Count::One {
+                        RelationKind::OneToOne
+                    } else {
+                        RelationKind::ManyToOne
+                    };
+                    self.link(
+                        kind,
+                        &o,
+                        s,
+                        false,
+                        format!("read \"{s} is {verb} {o}\" as {o} belonging to {s}"),
+                    );
+                }
+            }
+            return;
+        }
         // `members can be assigned to cards`: many on both sides, and `can`.
         let shared_passive = passive
             && clause.verb.as_ref().is_some_and(|v| v.modal)
@@ -1142,6 +1178,18 @@ impl Reader {
                 }
             }
             return;
+        }
+        // `give every coupon a code, an expiry date and an active flag`: the attributes after
+        // a record are its fields.
+        if let Some(first) = clause.objects.first().and_then(|np| self.resolve(np)) {
+            let attributes: Vec<NounPhrase> = clause.objects[1..]
+                .iter()
+                .filter(|np| self.resolve(np).is_none() && is_field_phrase(np))
+                .cloned()
+                .collect();
+            for np in &attributes {
+                self.add_field(&first, np);
+            }
         }
         self.active(
             clause,

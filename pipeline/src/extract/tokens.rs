@@ -269,7 +269,7 @@ fn lift_parentheses(line: &str) -> Vec<String> {
         let words = inner.split_whitespace().count();
         let commas = inner.matches(',').count();
         kept.push_str(&rest[..open]);
-        if words >= 4 && commas * 2 < words - 1 && !inner.contains(" or ") {
+        if words >= 4 && (commas == 0 || (words >= 8 && commas <= 1)) && !inner.contains(" or ") {
             lifted.push(inner.to_string());
         } else {
             kept.push_str(&rest[open..=close]);
