@@ -406,10 +406,10 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             // `a photo with its caption, aperture and ISO`: what has fields is a record.
             let described = clause.verb.is_none()
                 && !np.pronoun
-                && clause
-                    .preps
-                    .iter()
-                    .any(|(p, l)| p == "with" && l.iter().any(is_field_phrase));
+                && !app_clause(clause, &clauses)
+                && clause.preps.iter().any(|(p, l)| {
+                    p == "with" && l.iter().any(|item| is_field_phrase(item) && !item.plural)
+                });
             if described {
                 weights.add(np, 3);
                 continue;
