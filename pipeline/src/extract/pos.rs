@@ -506,9 +506,11 @@ fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
                         | Tag::Poss
                         | Tag::Num
                         | Tag::Noun
-                        | Tag::Punct(',' | ':')
                 )
-            );
+            )
+            // Only where the phrase goes on (`an audio file url`); `the offer become an order`
+            // is a verb, however it agrees.
+            && matches!(next, Some(Tag::Noun | Tag::Meta));
         let after_determiner = !pronoun_quantifier
             && matches!(
                 prev,
