@@ -23,6 +23,7 @@ mod hub;
 pub mod lease;
 mod lease_watcher;
 pub mod llm_engine;
+pub mod llm_local;
 pub mod llm_tasks;
 pub mod llm_worker;
 pub mod model;
