@@ -3,6 +3,7 @@
 //! machines are shared and noisy.
 
 pub mod cluster;
+pub mod extract;
 pub mod generate;
 pub mod http;
 pub mod inference;
