@@ -167,11 +167,31 @@ pub enum DbArg {
 /// `codebegen spec`.
 #[derive(Debug, Args)]
 pub struct SpecArgs {
-    /// The description of the backend.
+    /// The description of the backend (it may start with `-`, as a bullet list does).
+    #[arg(allow_hyphen_values = true)]
     pub prompt: String,
     /// Target database.
     #[arg(long, value_enum)]
     pub db: Option<DbArg>,
+    /// Model options.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Data directory where catalog models are installed (default: $CODEBEGEN_DATA_DIR, else
+    /// the user's data directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A language model run in this process for extraction (no service needed).
+#[derive(Debug, Args, Clone)]
+pub struct ModelArgs {
+    /// Also ask this model for a spec (a catalog name installed under the data directory, or a
+    /// path to a GGUF file) and merge its proposal into the rule-based spec, as a worker does.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub model: Option<String>,
+    /// Seconds the model may take before the rule-based spec is used alone.
+    #[arg(long, default_value_t = 300)]
+    pub model_timeout: u64,
 }
 
 /// Options shared by the commands that run gates.
@@ -191,7 +211,8 @@ pub struct GateArgs {
 /// `codebegen generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// The description of the backend (not needed with --spec).
+    /// The description of the backend (not needed with --spec; it may start with `-`).
+    #[arg(allow_hyphen_values = true)]
     pub prompt: Option<String>,
     /// Output directory.
     #[arg(long)]
@@ -208,6 +229,9 @@ pub struct GenerateArgs {
     /// Write into a non-empty directory (files of an earlier generation there are replaced).
     #[arg(long)]
     pub force: bool,
+    /// Model options (catalog models are looked up under the gate options' data directory).
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Gate options.
     #[command(flatten)]
     pub gates: GateArgs,
@@ -264,6 +288,10 @@ pub enum BenchCommand {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// How well prompts are read: precision and recall of entities, relations and fields,
+    /// field types, enums and auth against the corpus's gold specs (the rules of
+    /// spec_score.py), overall and per style, and the latency per prompt. Reported, not gated.
+    Extract(BenchExtractArgs),
     /// Decode speed of our engine (1 to 16 concurrent requests) against candle-transformers'
     /// quantized_llama and llama.cpp, the memory-bandwidth roofline and the worker's peak RSS.
     Inference(BenchInferenceArgs),
@@ -290,6 +318,52 @@ pub enum BenchCommand {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+}
+
+/// Corpus splits.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SplitArg {
+    /// The prompts the extractor is tuned on.
+    Dev,
+    /// The held-out prompts, scored only.
+    Test,
+}
+
+impl SplitArg {
+    /// The name cases carry in `split`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SplitArg::Dev => "dev",
+            SplitArg::Test => "test",
+        }
+    }
+}
+
+/// `codebegen bench extract`.
+#[derive(Debug, Args)]
+pub struct BenchExtractArgs {
+    /// A case file (JSONL; may be repeated). Default: every `*.jsonl` file in pipeline/corpus/.
+    #[arg(long, value_name = "FILE")]
+    pub set: Vec<PathBuf>,
+    /// Only the cases of this split.
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
+    /// Also write the summary, per-style figures and per-case results as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Print one JSON line per case that missed anything.
+    #[arg(long)]
+    pub show_misses: bool,
+    /// Timed runs of the rules per prompt (the median is the prompt's latency).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Model options: with a model, the figures of the rules, the model alone and the two
+    /// combined, and the model's latency per prompt.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Data directory where catalog models are installed.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `codebegen bench inference`.

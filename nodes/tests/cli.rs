@@ -1,4 +1,5 @@
-//! The CLI contract: what `spec`, `generate` and `check` print and how they exit.
+//! The CLI contract: what `spec`, `generate`, `check` and `bench extract` print and how they
+//! exit.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -165,4 +166,193 @@ fn check_exits_1_when_the_project_tests_fail() {
         .contains("test_broken"));
     // The project directory itself is untouched by the gates.
     assert!(!project.join(".pytest_cache").exists() && !project.join("app.db").exists());
+}
+
+#[test]
+fn bench_extract_prints_a_table_writes_json_and_lists_misses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = dir.path().join("cases.jsonl");
+    std::fs::write(
+        &set,
+        concat!(
+            r#"{"id": "a", "split": "dev", "style": "narrative", "prompt": "A bookstore: books have a title and a price.", "entities": ["Book"], "relations": [], "fields": {"Book": ["title", "price"]}, "field_types": {"Book": {"title": "string", "price": "decimal"}}}"#,
+            "\n",
+            r#"{"id": "b", "split": "test", "style": "terse", "prompt": "pets", "entities": ["Pet", "Nothing"], "relations": [], "fields": {}}"#,
+            "\n"
+        ),
+    )
+    .expect("write");
+    let json = dir.path().join("out.json");
+    let out = Command::new(BIN)
+        .args(["bench", "extract", "--runs", "1", "--show-misses", "--set"])
+        .arg(&set)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("2 cases") && stdout.contains("rules"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("p50"), "{stdout}");
+    assert!(
+        stdout.contains(r#""id":"b""#) && stdout.contains("nothing"),
+        "the miss of case b is listed: {stdout}"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON written")).expect("JSON");
+    assert_eq!(report["summary"]["cases"], 2);
+    assert_eq!(report["summary"]["ent_exp"], 3);
+    assert!(report["by_style"]["terse"].is_object());
+    assert_eq!(report["cases"].as_array().map(Vec::len), Some(2));
+
+    let out = Command::new(BIN)
+        .args([
+            "bench", "extract", "--runs", "1", "--split", "test", "--set",
+        ])
+        .arg(&set)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("1 cases of split test"));
+
+    std::fs::write(&set, "{not json\n").expect("write");
+    let out = Command::new(BIN)
+        .args(["bench", "extract", "--set"])
+        .arg(&set)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a broken case file fails the command"
+    );
+    assert!(
+        text(&out.stderr).contains("cases.jsonl:1"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bench_extract_reads_the_repository_corpus_by_default() {
+    let out = codebegen(&["bench", "extract", "--runs", "1", "--split", "dev"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("fixtures.jsonl"), "{stdout}");
+    assert!(stdout.contains("of split dev"), "{stdout}");
+}
+
+#[test]
+fn a_model_that_is_not_there_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().to_str().expect("utf-8 path");
+    let out = codebegen(&["spec", "a blog", "--model", "/no/such/model.gguf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("/no/such/model.gguf"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = codebegen(&[
+        "spec",
+        "a blog",
+        "--model",
+        "smollm2-135m",
+        "--data-dir",
+        empty,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("models fetch smollm2-135m"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out_dir = dir.path().join("out");
+    let out = Command::new(BIN)
+        .args([
+            "generate",
+            "a blog",
+            "--model",
+            "smollm2-135m",
+            "--data-dir",
+            empty,
+            "--out",
+        ])
+        .arg(&out_dir)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("models fetch"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!out_dir.exists());
+}
+
+/// The real model (`CODEBEGEN_TEST_MODEL`) in the process: `spec --model` prints a spec that
+/// keeps the rules' entities and says what the model did.
+#[test]
+fn spec_with_a_model_runs_it_in_the_process() {
+    let Some(model) = std::env::var_os("CODEBEGEN_TEST_MODEL") else {
+        assert!(
+            std::env::var("CODEBEGEN_REQUIRE_MODEL").as_deref() != Ok("1"),
+            "CODEBEGEN_REQUIRE_MODEL=1 but CODEBEGEN_TEST_MODEL is not set"
+        );
+        eprintln!("skipped: CODEBEGEN_TEST_MODEL not set");
+        return;
+    };
+    let prompt = "A library: members borrow books; books have a title and an isbn.";
+    let rules: Value =
+        serde_json::from_slice(&codebegen(&["spec", prompt]).stdout).expect("rules' spec");
+    let out = Command::new(BIN)
+        .args(["spec", prompt, "--model"])
+        .arg(&model)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("model proposal:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let merged: Value = serde_json::from_slice(&out.stdout).expect("stdout is the spec JSON");
+    let names = |spec: &Value| -> Vec<String> {
+        spec["entities"]
+            .as_array()
+            .expect("entities")
+            .iter()
+            .filter_map(|e| e["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let merged_names = names(&merged);
+    for name in names(&rules) {
+        assert!(
+            merged_names.contains(&name),
+            "{name} kept: {merged_names:?}"
+        );
+    }
+}
+
+#[test]
+fn a_prompt_may_start_with_a_hyphen() {
+    let prompt = "- books: title, isbn\n- authors: name";
+    for args in [
+        vec!["spec", prompt],
+        vec!["spec", prompt, "--db", "postgresql"],
+        vec!["spec", "--db", "postgresql", prompt],
+    ] {
+        let out = codebegen(&args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let spec: Value = serde_json::from_slice(&out.stdout).expect("spec JSON");
+        assert!(
+            spec["entities"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["name"] == "Book")),
+            "{spec}"
+        );
+    }
 }

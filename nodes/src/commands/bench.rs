@@ -1,10 +1,11 @@
 //! `codebegen bench ...`: runs a benchmark from the harness and prints a table (and JSON).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{BenchArgs, BenchCommand, BenchInferenceArgs};
+use crate::cli::{BenchArgs, BenchCommand, BenchExtractArgs, BenchInferenceArgs};
 
 /// Runs the command.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -41,6 +42,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::Extract(args) => extract(args),
         BenchCommand::Inference(args) => inference(args),
         BenchCommand::Kernels {
             device,
@@ -70,6 +72,48 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The corpus `bench extract` reads by default: `pipeline/corpus` under the working directory
+/// (CI and a checkout), else the one of the source tree this binary was built from.
+fn default_corpus_dir() -> PathBuf {
+    let here = PathBuf::from("pipeline/corpus");
+    if here.is_dir() {
+        return here;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../pipeline/corpus"))
+}
+
+fn extract(args: BenchExtractArgs) -> anyhow::Result<ExitCode> {
+    use codebegen_benches::extract;
+    let files = if args.set.is_empty() {
+        extract::default_set(&default_corpus_dir()).map_err(anyhow::Error::msg)?
+    } else {
+        args.set
+    };
+    let data_dir = args.data_dir.unwrap_or_else(crate::paths::default_data_dir);
+    let model =
+        super::local_model::resolve(&args.model, &data_dir)?.map(|path| extract::ModelSetup {
+            name: args.model.model.clone().unwrap_or_default(),
+            path,
+            timeout: std::time::Duration::from_secs(args.model.model_timeout),
+        });
+    let config = extract::ExtractBenchConfig {
+        files,
+        split: args.split.map(|s| s.as_str().to_string()),
+        runs: args.runs.max(1),
+        model,
+    };
+    let report = extract::run(&config).map_err(anyhow::Error::msg)?;
+    if args.show_misses {
+        print!("{}", extract::misses(&report));
+    }
+    print!("{}", extract::table(&report));
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn inference(args: BenchInferenceArgs) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,6 @@
 //! `codebegen generate`: prompt or spec → project directory plus `codebegen.json` (spec, review,
-//! fixes and gate results). Exits 1 when a gate fails.
+//! fixes and gate results). Exits 1 when a gate fails. With `--model`, the spec is the model's
+//! proposal merged into the rule-based one, the model running in this process.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,6 +13,8 @@ use serde_json::json;
 
 use crate::cli::GenerateArgs;
 use crate::progress::Progress;
+
+use super::local_model;
 
 /// The manifest written next to the project.
 pub const MANIFEST: &str = "codebegen.json";
@@ -40,11 +43,29 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         db: super::database(args.db),
         overview: None,
     };
+    if args.model.model.is_some() && args.spec.is_some() {
+        bail!("--model reads a prompt; it has nothing to do with --spec");
+    }
+    let data_dir = args
+        .gates
+        .data_dir
+        .clone()
+        .unwrap_or_else(crate::paths::default_data_dir);
+    let mut model = local_model::load(&args.model, &data_dir)?;
     let mut progress = Progress::new();
 
     progress.start("spec");
     let t = Instant::now();
-    let (spec, diagnostics) = match spec_stage(&input, &options) {
+    let mut model_note = None;
+    let stage = match (&mut model, &input) {
+        (Some(model), Input::Prompt(prompt)) => {
+            let (stage, proposal) = local_model::spec_stage_with_model(model, prompt, &options)?;
+            model_note = Some(local_model::describe(&proposal));
+            stage
+        }
+        _ => spec_stage(&input, &options),
+    };
+    let (spec, diagnostics) = match stage {
         Ok(ok) => ok,
         Err(GenerateError::InvalidSpec(diagnostics)) => {
             progress.finish("spec", false, "invalid spec");
@@ -65,6 +86,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             if s.auth.enabled { "on" } else { "off" }
         ),
     );
+    if let Some(note) = &model_note {
+        eprintln!("{note}");
+    }
     super::print_diagnostics(&diagnostics);
 
     progress.start("render");
@@ -103,6 +127,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         "codebegen_version": env!("CARGO_PKG_VERSION"),
         "spec": spec.spec(),
         "diagnostics": diagnostics,
+        "model": args.model.model.as_ref().map(|name| json!({ "name": name, "note": model_note })),
         "initial_review": initial_review,
         "fixes": fixes,
         "review": review,

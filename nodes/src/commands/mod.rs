@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod generate;
 mod kernels;
+mod local_model;
 mod models;
 mod node;
 mod serve;
