@@ -1,8 +1,8 @@
 //! warp filters for the codebegen API: request -> validated command -> service call -> response.
 //!
-//! [`routes`] is the whole HTTP surface: `/api/v1` (auth, projects, generations, files, SSE,
-//! OpenAPI) plus `/healthz`, `/readyz` and `/metrics`, with rejections turned into the one error
-//! shape `{"error": {"code", "message"}}` (see [`error`]).
+//! [`routes`] is the whole HTTP surface: `/api/v1` (auth, projects, generations, specs read
+//! from prompts, files, SSE, OpenAPI) plus `/healthz`, `/readyz` and `/metrics`, with
+//! rejections turned into the one error shape `{"error": {"code", "message"}}` (see [`error`]).
 
 pub mod auth;
 mod body;
@@ -18,6 +18,7 @@ pub mod openapi;
 mod ops;
 mod projects;
 mod routes;
+mod specs;
 mod state;
 
 pub use auth::{AuthConfig, PasswordParams};

@@ -12,7 +12,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::auth::authenticated;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{auth, body, events, files, generations, guard, ops, projects};
+use crate::{auth, body, events, files, generations, guard, ops, projects, specs};
 
 /// Every route as (method, path template); the templates label metrics and the OpenAPI paths.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -34,6 +34,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/generations/{id}/archive"),
     ("GET", "/api/v1/generations/{id}/diff"),
     ("POST", "/api/v1/generations/{id}/cancel"),
+    ("POST", "/api/v1/specs"),
     ("GET", "/api/v1/cluster"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/healthz"),
@@ -100,6 +101,8 @@ pub fn routes(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = I
         .or(generation_routes(&state))
         .unify()
         .or(artifact_routes(&state))
+        .unify()
+        .or(spec_routes(&state))
         .unify()
         .or(ops_routes(&state))
         .unify()
@@ -250,6 +253,16 @@ fn generation_routes(state: &AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(events)
         .unify()
+        .boxed()
+}
+
+fn spec_routes(state: &AppState) -> BoxedFilter<(Response,)> {
+    warp::path!("api" / "v1" / "specs")
+        .and(warp::post())
+        .and(with_state(state))
+        .and(authenticated(state.clone()))
+        .and(body::json())
+        .then(|state, user, request| guard::run(specs::create(state, user, request)))
         .boxed()
 }
 

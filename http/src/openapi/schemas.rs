@@ -163,6 +163,43 @@ pub(super) fn schemas() -> Map<String, Value> {
         }),
     );
     add(
+        "ReadSpec",
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["prompt"],
+            "description": "A prompt to read; with `parent_id` (one of your generations, with a spec), a follow-up that edits its spec.",
+            "properties": {
+                "prompt": { "type": "string", "minLength": 1, "maxLength": 8000 },
+                "parent_id": uuid()
+            }
+        }),
+    );
+    add(
+        "Diagnostic",
+        json!({
+            "type": "object",
+            "required": ["severity", "code", "path", "message"],
+            "properties": {
+                "severity": { "enum": ["info", "warning", "error"] },
+                "code": { "type": "string", "description": "Stable machine-readable code, e.g. `user_entity_added`." },
+                "path": { "type": "string", "description": "Where in the spec, e.g. `entities[2].fields`; empty for the whole spec." },
+                "message": { "type": "string" }
+            }
+        }),
+    );
+    add(
+        "SpecReading",
+        json!({
+            "type": "object",
+            "required": ["spec", "diagnostics"],
+            "properties": {
+                "spec": schema_ref("AppSpec"),
+                "diagnostics": { "type": "array", "items": schema_ref("Diagnostic") }
+            }
+        }),
+    );
+    add(
         "GenerationStatus",
         json!({ "type": "string", "enum": ["queued", "running", "completed", "failed", "cancelled"] }),
     );

@@ -9,3 +9,4 @@ mod generations;
 mod ops;
 mod projects;
 mod server;
+mod specs;
