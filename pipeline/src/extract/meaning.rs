@@ -220,6 +220,15 @@ fn app_clause(clause: &Clause, all: &[&Clause]) -> bool {
             }))
 }
 
+/// Whether a phrase names people (`members`, `support agents`, `the owner`).
+fn is_person(np: &NounPhrase) -> bool {
+    LEXICON.noun_is(&np.head, "person")
+        || LEXICON.noun_is(&np.head, "role")
+        || ["er", "or", "ist", "ant", "ent"]
+            .iter()
+            .any(|x| np.head.ends_with(x))
+}
+
 /// Verbs by which the writer says what the app keeps (`we track expenses`).
 fn keeps_data(verb: &str) -> bool {
     matches!(
@@ -985,6 +994,35 @@ impl Reader {
                 }
             }
         }
+        if matches!(
+            verb.as_str(),
+            "tag" | "label" | "categorize" | "categorise" | "mark" | "classify"
+        ) && !passive
+        {
+            // `they tag threads with keywords`: labels are shared.
+            let labels: Vec<String> = with_items
+                .iter()
+                .filter_map(|np| self.resolve(np))
+                .collect();
+            let tagged: Vec<String> = clause
+                .objects
+                .iter()
+                .filter_map(|np| self.resolve(np))
+                .collect();
+            for t in &tagged {
+                for l in &labels {
+                    if t != l {
+                        self.link(
+                            RelationKind::ManyToMany,
+                            t,
+                            l,
+                            false,
+                            format!("read \"{verb} {t} with {l}\" as many-to-many"),
+                        );
+                    }
+                }
+            }
+        }
         let agents: Vec<String> = clause
             .preps
             .iter()
@@ -1215,6 +1253,31 @@ impl Reader {
     ) {
         let many_objects = clause.objects.iter().any(|np| np.is_many());
         match class {
+            Some(VerbClass::Place)
+                if !objects.is_empty()
+                    && !subjects.is_empty()
+                    && clause
+                        .subject
+                        .iter()
+                        .all(|np| !is_person(np) && !np.pronoun) =>
+            {
+                // `a planting puts one crop in one field`: a record that places things is the
+                // link between them.
+                for s in subjects {
+                    for o in objects.iter().chain(preps.iter().map(|(_, p)| p)) {
+                        if o != s {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                s,
+                                o,
+                                false,
+                                format!("read \"{s} {verb} {o}\" as {s} linking {o}"),
+                            );
+                        }
+                    }
+                }
+                return;
+            }
             Some(VerbClass::Belong | VerbClass::Place) => {
                 let children: Vec<String> = if objects.is_empty() {
                     subjects.to_vec()

@@ -5,7 +5,7 @@
 
 use codebegen_schema::names::{singular_word, snake_case};
 
-use super::lexicon::{VerbForm, LEXICON};
+use super::lexicon::{VerbClass, VerbForm, LEXICON};
 use super::tokens::{Token, TokenKind};
 
 /// A part of speech.
@@ -278,6 +278,27 @@ const NOUN_VERBS: &[&str] = &[
     "return",
 ];
 
+/// Whether the `to` that ends `words` marks an infinitive (`want to book`, `able to rent`)
+/// rather than a preposition (`belong to support groups`).
+fn infinitive_before(words: &[Word]) -> bool {
+    let Some(before) = words.len().checked_sub(2).and_then(|k| words.get(k)) else {
+        return true;
+    };
+    match before.tag {
+        Tag::Verb | Tag::Have => {
+            !matches!(
+                LEXICON.verb(&before.lemma).map(|v| v.class),
+                Some(VerbClass::Belong | VerbClass::Place | VerbClass::Join)
+            ) && !matches!(
+                before.lemma.as_str(),
+                "link" | "point" | "refer" | "send" | "give" | "report"
+            )
+        }
+        Tag::Noun | Tag::Adj | Tag::Be | Tag::Modal | Tag::Adv | Tag::Pron => true,
+        _ => false,
+    }
+}
+
 /// Tags a sentence.
 pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
     let readings: Vec<(Word, bool)> = tokens.iter().map(first_reading).collect();
@@ -288,7 +309,8 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         let next_lower = tokens.get(i + 1).map(|t| t.lower.as_str()).unwrap_or("");
         let after_to = word.tag == Tag::Verb
             && ((words.last().is_some_and(|w| w.lower == "to")
-                && word.form == Some(VerbForm::Base))
+                && word.form == Some(VerbForm::Base)
+                && infinitive_before(&words))
                 || (words
                     .last()
                     .is_some_and(|w| matches!(w.tag, Tag::And | Tag::Or))
@@ -392,7 +414,7 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
     let mut in_list = false;
     for i in 0..words.len() {
         match words[i].tag {
-            Tag::Have | Tag::Punct(':') => in_list = true,
+            Tag::Have | Tag::Punct(':' | '-') => in_list = true,
             Tag::Rel | Tag::Modal => in_list = false,
             Tag::Verb
                 if matches!(words[i].form, Some(VerbForm::Base | VerbForm::Third))
