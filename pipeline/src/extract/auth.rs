@@ -70,10 +70,10 @@ pub(crate) fn detect(sentences: &[Vec<Word>]) -> AuthInfo {
                 let after = words[i + 1..]
                     .iter()
                     .skip_while(|w| {
-                        matches!(w.tag, Tag::Be | Tag::Punct(':') | Tag::Punct('('))
+                        matches!(w.tag, Tag::Be | Tag::Punct(_) | Tag::Quant | Tag::Num)
                             || matches!(
                                 w.lower.as_str(),
-                                "include" | "including" | "like" | "such" | "as"
+                                "include" | "including" | "like" | "such" | "as" | "of" | "either"
                             )
                     })
                     .take_while(|w| {

@@ -429,7 +429,9 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 weights.add(np, subject_weight);
             }
             if let Some(owner) = &np.owner {
-                weights.add(owner, 2);
+                // `the courier's name` is a field of what is being described, unless the
+                // courier is a record elsewhere.
+                weights.add(owner, if is_field_phrase(np) { 1 } else { 2 });
             }
         }
         let meta_heading = clause.subject.iter().all(is_meta);
@@ -473,7 +475,9 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 },
             );
             if let Some(owner) = &np.owner {
-                weights.add(owner, 2);
+                // `the courier's name` is a field of what is being described, unless the
+                // courier is a record elsewhere.
+                weights.add(owner, if is_field_phrase(np) { 1 } else { 2 });
             }
         }
         for (prep, list) in &clause.preps {
@@ -836,6 +840,18 @@ impl Reader {
             .chain(&clause.objects)
             .chain(clause.preps.iter().flat_map(|(_, l)| l))
         {
+            if let Some(owner_np) = np.owner.as_deref().filter(|o| self.resolve(o).is_none()) {
+                if is_field_phrase(np)
+                    && (clause.heading || verb_class(clause) == Some(VerbClass::Contain))
+                {
+                    let mut field = np.clone();
+                    field.words = owner_np.words.iter().chain(&np.words).cloned().collect();
+                    field.owner = None;
+                    for s in self.subjects(clause) {
+                        self.add_field(&s, &field);
+                    }
+                }
+            }
             if let Some(owner) = np.owner.as_deref().and_then(|o| self.resolve(o)) {
                 match self.resolve(np) {
                     Some(child) if child != owner => self.link(
@@ -1503,6 +1519,12 @@ impl Reader {
     /// the library has books`), and the records an app-level list names in a row
     /// (`boards, columns and cards`) nest when nothing else links them.
     fn finish(&mut self, clauses: &[&Clause]) {
+        // The title line (`Book club organiser: spec draft`, `Donation portal.`) names the app.
+        let title: Option<String> = clauses
+            .first()
+            .filter(|c| (c.heading || c.verb.is_none()) && c.subject.len() == 1)
+            .and_then(|c| c.subject.first())
+            .map(key_of);
         let app_words: Vec<String> = clauses
             .iter()
             .filter(|c| c.heading || c.verb.is_none())
@@ -1541,7 +1563,7 @@ impl Reader {
             .entities
             .iter()
             .filter(|e| {
-                app_words.contains(&e.key)
+                (app_words.contains(&e.key) || title.as_deref() == Some(e.key.as_str()))
                     && e.fields.is_empty()
                     && no_parent(&self.meaning, &e.key)
                     && !listed.contains(&e.key)

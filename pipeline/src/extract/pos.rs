@@ -295,6 +295,12 @@ fn infinitive_before(words: &[Word]) -> bool {
             )
         }
         Tag::Noun | Tag::Adj | Tag::Be | Tag::Modal | Tag::Adv | Tag::Pron => true,
+        // `log in to request leave`: a particle after a verb.
+        Tag::Prep => words
+            .len()
+            .checked_sub(3)
+            .and_then(|k| words.get(k))
+            .is_some_and(|w| w.tag == Tag::Verb),
         _ => false,
     }
 }
@@ -321,7 +327,23 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
                     ))
                 || (matches!(word.lemma.as_str(), "log" | "sign")
                     && matches!(next_lower, "in" | "up" | "out" | "on")));
-        if *noun_too && !after_to {
+        // `readers save bookmarks`: a plural subject takes the bare form, and what follows a
+        // verb is its object.
+        let agrees_with_plural = word.form == Some(VerbForm::Base)
+            && words.last().is_some_and(|w| w.tag == Tag::Noun && w.plural)
+            && readings.get(i + 1).is_some_and(|(w, _)| {
+                matches!(w.tag, Tag::Noun | Tag::Verb | Tag::Det | Tag::Quant)
+            });
+        let object_of_verb = words.last().is_some_and(|w| {
+            w.tag == Tag::Verb
+                && matches!(
+                    w.form,
+                    Some(VerbForm::Base | VerbForm::Third | VerbForm::Past)
+                )
+        }) && word.form == Some(VerbForm::Third);
+        if object_of_verb {
+            word = noun(&tokens[i]);
+        } else if *noun_too && !after_to && !agrees_with_plural {
             let prev = words.last().map(|w| w.tag);
             let next = readings.get(i + 1).map(|(w, n)| (w.tag, *n));
             if reads_as_noun(prev, next, word.form, i == 0) {
