@@ -221,8 +221,76 @@ fn user_story(chunks: &[Chunk]) -> Option<Vec<Chunk>> {
     Some(out)
 }
 
+/// `For each agreement we keep the start date and ...`, `For cars we need the make`: what the
+/// writer keeps for a record is that record's.
+fn kept_for(chunks: &[Chunk]) -> Option<Vec<Chunk>> {
+    let [Chunk::Prep(p), Chunk::Noun(record), rest @ ..] = chunks else {
+        return None;
+    };
+    if p != "for" || record.pronoun {
+        return None;
+    }
+    let rest: Vec<&Chunk> = rest
+        .iter()
+        .skip_while(|c| matches!(c, Chunk::Comma))
+        .collect();
+    let Some(Chunk::Noun(writer)) = rest.first() else {
+        return None;
+    };
+    if !(writer.pronoun && matches!(writer.head.as_str(), "we" | "i")) {
+        return None;
+    }
+    // Skip `would like to`, `need to`, `want to`: the verb that keeps things comes last.
+    let mut i = 1;
+    let mut kept = false;
+    while let Some(chunk) = rest.get(i) {
+        match chunk {
+            Chunk::Verb(v) => {
+                kept = matches!(
+                    v.base.as_str(),
+                    "keep"
+                        | "store"
+                        | "need"
+                        | "want"
+                        | "track"
+                        | "record"
+                        | "have"
+                        | "save"
+                        | "capture"
+                        | "log"
+                        | "like"
+                        | "note"
+                );
+                i += 1;
+            }
+            Chunk::Prep(p) if p == "to" => i += 1,
+            Chunk::Other(_) => i += 1,
+            _ => break,
+        }
+    }
+    if !kept {
+        return None;
+    }
+    let mut out = vec![
+        Chunk::Noun(record.clone()),
+        Chunk::Verb(VerbGroup {
+            base: "have".into(),
+            passive: false,
+            form: None,
+            negated: false,
+            modal: false,
+            words: vec!["has".into()],
+        }),
+    ];
+    out.extend(rest[i..].iter().map(|c| (*c).clone()));
+    Some(out)
+}
+
 /// Reads a sentence's chunks into clauses.
 pub(crate) fn read(chunks: &[Chunk]) -> Vec<Clause> {
+    if let Some(kept) = kept_for(chunks) {
+        return read_plain(&kept);
+    }
     if let Some(story) = user_story(chunks) {
         let mut clauses = read_plain(&story);
         if let Some(first) = clauses.first_mut() {
