@@ -943,7 +943,7 @@ impl Reader {
             .flat_map(|(_, l)| l)
             .collect();
         if clause.heading
-            || class == Some(VerbClass::Contain)
+            || (class == Some(VerbClass::Contain) && !passive)
             || (clause.verb.is_none() && !with_items.is_empty())
         {
             let items: Vec<&NounPhrase> = if clause.heading || class == Some(VerbClass::Contain) {

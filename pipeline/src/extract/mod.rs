@@ -469,3 +469,162 @@ pub fn explain(prompt: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `expected` is `Entity, Entity | From>To, A*B, A-B`: the entities (User left out), then
+    /// the relations (`>` many-to-one, `*` many-to-many, `-` one-to-one).
+    fn check(prompt: &str, expected: &str) {
+        let spec = extract(prompt).spec;
+        let mut entities: Vec<String> = spec
+            .entities
+            .iter()
+            .map(|e| e.name.clone())
+            .filter(|n| n != "User")
+            .collect();
+        entities.sort();
+        let mut relations: Vec<String> = spec
+            .relations
+            .iter()
+            .map(|r| match r.kind {
+                RelationKind::ManyToOne => format!("{}>{}", r.from, r.to),
+                RelationKind::ManyToMany => format!("{}*{}", r.from, r.to),
+                RelationKind::OneToOne => format!("{}-{}", r.from, r.to),
+            })
+            .collect();
+        relations.sort();
+        let got = format!("{} | {}", entities.join(", "), relations.join(", "));
+        assert_eq!(got, expected, "{prompt}");
+    }
+
+    #[test]
+    fn sentences_become_entities_and_relations() {
+        check(
+            "Books have a title and belong to a publisher.",
+            "Book, Publisher | Book>Publisher",
+        );
+        check("Authors write posts.", "Author, Post | Post>Author");
+        check(
+            "Posts are written by authors.",
+            "Author, Post | Post>Author",
+        );
+        check(
+            "Notes are organized into notebooks.",
+            "Note, Notebook | Note>Notebook",
+        );
+        check(
+            "Attendees buy tickets for events.",
+            "Attendee, Event, Ticket | Ticket>Attendee, Ticket>Event",
+        );
+        check(
+            "Readers comment on posts.",
+            "Comment, Post, Reader | Comment>Post, Comment>Reader",
+        );
+        check(
+            "Students borrow laptops; each checkout records the checkout date and the return date.",
+            "Checkout, Laptop, Student | Checkout>Laptop, Checkout>Student",
+        );
+        check(
+            "Speakers give talks at sessions; each session is held in a room.",
+            "Room, Session, Speaker, Talk | Session>Room, Talk>Session, Talk>Speaker",
+        );
+        check(
+            "A category can have a parent category.",
+            "Category | Category>Category",
+        );
+        check(
+            "Each employee has exactly one badge.",
+            "Badge, Employee | Badge-Employee",
+        );
+        check("Posts can have many tags.", "Post, Tag | Post*Tag");
+        check(
+            "A book can have several authors.",
+            "Author, Book | Book*Author",
+        );
+        check("Drivers register their cars.", "Car, Driver | Car>Driver");
+        check(
+            "articles by authors in sections",
+            "Article, Author, Section | Article>Author, Article>Section",
+        );
+        check(
+            "A roster entry links one player to one team.",
+            "Player, RosterEntry, Team | RosterEntry>Player, RosterEntry>Team",
+        );
+        check(
+            "Playlists and tracks are many-to-many.",
+            "Playlist, Track | Playlist*Track",
+        );
+    }
+
+    #[test]
+    fn fields_types_and_values() {
+        let spec = extract(
+            "Tasks have a title, a priority (low, medium, high), a due date, a rating from 1 to 5 \
+             and whether it was archived.",
+        )
+        .spec;
+        let task = spec
+            .entities
+            .iter()
+            .find(|e| e.name == "Task")
+            .expect("Task");
+        let field = |n: &str| task.fields.iter().find(|f| f.name == n).expect(n);
+        assert_eq!(field("title").field_type, FieldType::String);
+        assert_eq!(
+            field("priority").enum_values.as_deref(),
+            Some(&["low".to_string(), "medium".into(), "high".into()][..])
+        );
+        assert_eq!(field("due_date").field_type, FieldType::Date);
+        assert_eq!(
+            (field("rating").min, field("rating").max),
+            (Some(1.0), Some(5.0))
+        );
+        assert_eq!(field("archived").field_type, FieldType::Boolean);
+    }
+
+    #[test]
+    fn names_are_inflected_properly() {
+        let spec = extract("Warehouses have menus and movies.").spec;
+        let tables: Vec<(&str, &str)> = spec
+            .entities
+            .iter()
+            .map(|e| (e.name.as_str(), e.table.as_str()))
+            .collect();
+        assert!(tables.contains(&("Warehouse", "warehouses")), "{tables:?}");
+        assert!(tables.contains(&("Menu", "menus")), "{tables:?}");
+        assert!(tables.contains(&("Movie", "movies")), "{tables:?}");
+    }
+
+    #[test]
+    fn login_roles_and_the_app_name() {
+        let spec = extract(
+            "Library system: the library has books. Admins can delete books; members log in.",
+        )
+        .spec;
+        assert!(spec.auth.enabled);
+        assert!(
+            spec.auth.roles.contains(&"admin".to_string()),
+            "{:?}",
+            spec.auth.roles
+        );
+        assert!(spec
+            .entities
+            .iter()
+            .all(|e| e.name != "Library" && e.name != "Admin"));
+    }
+
+    #[test]
+    fn decisions_are_diagnostics() {
+        let extraction = extract("Readers comment on posts.");
+        assert!(
+            extraction
+                .diagnostics
+                .iter()
+                .any(|d| d.code == "read_relation" && d.message.contains("comment")),
+            "{:?}",
+            extraction.diagnostics
+        );
+    }
+}
