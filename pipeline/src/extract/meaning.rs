@@ -888,7 +888,18 @@ impl Reader {
                         // `decks of cards` gives the cards to the deck; `bookings of rooms`
                         // names what each booking is of.
                         let event = LEXICON.is_event_noun(s);
-                        if prep == "of" && !event {
+                        // `one producer per episode`: each episode has one producer.
+                        let one_per =
+                            prep == "per" && clause.subject.iter().any(|np| np.count == Count::One);
+                        if one_per {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                t,
+                                s,
+                                false,
+                                format!("read \"one {s} per {t}\" as {t} belonging to {s}"),
+                            );
+                        } else if prep == "of" && !event {
                             self.link(
                                 RelationKind::ManyToOne,
                                 t,
@@ -1122,9 +1133,12 @@ impl Reader {
             }
             return;
         }
+        // `each route is driven by one driver`: a single subject holds the key whatever the
+        // verb; plural ones (`books are borrowed by members`) read as the active clause.
+        let single_subject = clause.subject.iter().all(|np| !np.is_many());
         if passive
             && !agents.is_empty()
-            && !matches!(class, Some(VerbClass::Assoc | VerbClass::Own))
+            && (single_subject || !matches!(class, Some(VerbClass::Assoc | VerbClass::Own)))
         {
             // `each shipment is carried by a truck`, `a route is driven by one driver in one
             // vehicle`: the subject holds the key to the agent and to the rest.
@@ -1170,6 +1184,11 @@ impl Reader {
         }
         // `members can be assigned to cards`: many on both sides, and `can`.
         let shared_passive = passive
+            && !clause
+                .preps
+                .iter()
+                .flat_map(|(_, l)| l)
+                .any(|np| np.count == Count::Other)
             && clause.verb.as_ref().is_some_and(|v| v.modal)
             && clause.subject.iter().all(|np| np.plural)
             && clause.preps.iter().flat_map(|(_, l)| l).all(|np| np.plural);
@@ -1343,7 +1362,17 @@ impl Reader {
                 // unless the preposition names the event (`repair cars in jobs`).
                 for o in objects {
                     for (p, e) in preps {
+                        let event_place = clause
+                            .preps
+                            .iter()
+                            .filter(|(q, _)| q == p)
+                            .flat_map(|(_, l)| l)
+                            .any(|np| {
+                                self.resolve(np).as_deref() == Some(e.as_str())
+                                    && (np.plural || LEXICON.is_event_noun(&np.head))
+                            });
                         if matches!(p.as_str(), "in" | "through" | "via" | "during")
+                            && event_place
                             && LEXICON.verb(verb).is_none_or(|v| v.class != VerbClass::Own)
                             && e != s
                             && e != o
@@ -1582,7 +1611,7 @@ impl Reader {
             .links
             .retain(|l| !dropped.contains(&l.from) && !dropped.contains(&l.to));
         let app_lists = clauses.iter().filter_map(|c| {
-            if app_clause(c, clauses) {
+            if app_clause(c, clauses) && !c.heading {
                 Some(
                     c.preps
                         .iter()
