@@ -131,13 +131,32 @@ fn is_meta(np: &NounPhrase) -> bool {
 }
 
 fn key_of(np: &NounPhrase) -> String {
-    let words: Vec<String> = np
+    let mut words: Vec<String> = np
         .singular_words()
         .into_iter()
         .filter(|w| LEXICON.closed_class(w) != Some("meta") && w != "of")
         .collect();
+    // `a parent ledger account`, `an earlier comment` name another record of the same kind.
+    while words.len() > 1 && SELF_MODIFIERS.contains(&words[0].as_str()) {
+        words.remove(0);
+    }
     snake_case(&words.join(" "))
 }
+
+/// Words before a record's name that point to another record of the same kind.
+const SELF_MODIFIERS: &[&str] = &[
+    "parent",
+    "earlier",
+    "original",
+    "previous",
+    "next",
+    "older",
+    "newer",
+    "later",
+    "prior",
+    "preceding",
+    "following",
+];
 
 /// Whether values in parentheses after a phrase are its fields (`drivers (name, licence
 /// number, phone)`) rather than the values of an enum (`status (open, closed)`).
@@ -969,6 +988,13 @@ impl Reader {
             if clause.subject.iter().all(is_meta) && !clause.subject.is_empty() {
                 return;
             }
+            // `Store the location code, its kind and ...`: a command to keep fields is about
+            // the record just described.
+            let subjects = if subjects.is_empty() && clause.subject.is_empty() && !clause.heading {
+                self.previous_subject.clone()
+            } else {
+                subjects
+            };
             for s in &subjects {
                 for np in &items {
                     self.has(s, np);
