@@ -336,9 +336,12 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 other_uses.push(key);
             }
         }
+        // `each user is either an owner or a member` names kinds, not uses.
+        let naming_kinds = clause.verb.as_ref().is_some_and(|v| v.base == "be");
         for np in clause
             .objects
             .iter()
+            .filter(|_| !naming_kinds)
             .chain(clause.preps.iter().flat_map(|(_, l)| l))
         {
             other_uses.push(key_of(np));
@@ -571,6 +574,21 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
     for (key, score) in &mut weights.scores {
         if folded_singles.contains(key) {
             *score = 0;
+        }
+    }
+    // `people register with real accounts`, `staff accounts`: with login on, accounts are the
+    // users themselves.
+    if auth_enabled {
+        for (key, score) in &mut weights.scores {
+            let words: Vec<&str> = key.split('_').collect();
+            let account = words.last() == Some(&"account")
+                && words.len() > 1
+                && words[..words.len() - 1].iter().all(|w| {
+                    matches!(*w, "user" | "staff" | "real" | "login" | "personal" | "own")
+                });
+            if account {
+                *score = 0;
+            }
         }
     }
     let role_words: Vec<String> = roles.to_vec();

@@ -332,7 +332,10 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
         let agrees_with_plural = word.form == Some(VerbForm::Base)
             && words.last().is_some_and(|w| w.tag == Tag::Noun && w.plural)
             && readings.get(i + 1).is_some_and(|(w, _)| {
-                matches!(w.tag, Tag::Noun | Tag::Verb | Tag::Det | Tag::Quant)
+                matches!(
+                    w.tag,
+                    Tag::Noun | Tag::Verb | Tag::Det | Tag::Quant | Tag::And | Tag::Or
+                )
             });
         let object_of_verb = words.last().is_some_and(|w| {
             w.tag == Tag::Verb
