@@ -1160,11 +1160,21 @@ impl Reader {
             }
             return;
         }
-        if passive && matches!(verb.as_str(), "make" | "compose" | "build" | "form") {
+        if passive
+            && matches!(
+                verb.as_str(),
+                "make" | "compose" | "build" | "form" | "split" | "divide" | "partition"
+            )
+        {
             // `each entry is made of journal lines`: the lines belong to the entry.
             for s in &subjects {
                 for (p, e) in &all_prep_entities {
-                    if p == "of" && s != e {
+                    // `each building is split into units`: the units are its parts.
+                    if (p == "of"
+                        || (p == "into"
+                            && matches!(verb.as_str(), "split" | "divide" | "partition")))
+                        && s != e
+                    {
                         self.link(
                             RelationKind::ManyToOne,
                             e,
@@ -1415,8 +1425,23 @@ impl Reader {
                                 self.resolve(np).as_deref() == Some(e.as_str())
                                     && (np.plural || LEXICON.is_event_noun(&np.head))
                             });
-                        if matches!(p.as_str(), "in" | "through" | "via" | "during")
-                            && event_place
+                        // `drivers book vehicles for trips`: the trip is the event.
+                        let event_noun = clause
+                            .preps
+                            .iter()
+                            .filter(|(q, _)| q == p)
+                            .flat_map(|(_, l)| l)
+                            .any(|np| {
+                                self.resolve(np).as_deref() == Some(e.as_str())
+                                    && LEXICON.is_event_noun(&np.head)
+                            })
+                            && !clause
+                                .objects
+                                .iter()
+                                .any(|np| LEXICON.is_event_noun(&np.head));
+                        if ((matches!(p.as_str(), "in" | "through" | "via" | "during")
+                            && event_place)
+                            || (p == "for" && event_noun))
                             && LEXICON.verb(verb).is_none_or(|v| v.class != VerbClass::Own)
                             && e != s
                             && e != o
