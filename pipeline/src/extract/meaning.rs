@@ -403,6 +403,8 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             && matches!(class, Some(VerbClass::Own | VerbClass::Assoc))
             && !clause.objects.is_empty();
         let subject_weight = match (clause.heading, class, &clause.verb) {
+            // `our sales team lives in spreadsheets` in a sentence about the writer.
+            _ if writer_sentence && !keeps => 1,
             _ if clause.persona => {
                 if persona_acts {
                     2
@@ -547,6 +549,30 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                     0
                 };
                 weights.add(np, weight);
+            }
+        }
+    }
+    // `Eyepieces and cameras are not important for now`: said not to matter.
+    for clause in &clauses {
+        let negated = clause.verb.as_ref().is_some_and(|v| {
+            v.negated
+                && matches!(
+                    v.base.as_str(),
+                    "be" | "need" | "want" | "track" | "store" | "keep"
+                )
+        });
+        if negated {
+            let dropped: Vec<&NounPhrase> = if clause.verb.as_ref().is_some_and(|v| v.base == "be")
+            {
+                clause.subject.iter().collect()
+            } else {
+                clause.objects.iter().collect()
+            };
+            for np in dropped {
+                let key = key_of(np);
+                if let Some((_, score)) = weights.scores.iter_mut().find(|(k, _)| *k == key) {
+                    *score = i32::MIN / 2;
+                }
             }
         }
     }
