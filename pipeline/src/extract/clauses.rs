@@ -366,7 +366,7 @@ fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
                 || LEXICON.verb(&v.base).is_some_and(|verb| matches!(verb.class, VerbClass::Contain | VerbClass::Belong)));
             // `music app: artists have albums, albums have tracks` reads on too.
             let clause_like = after.windows(2).any(|pair| {
-                matches!(pair, [Chunk::Noun(np), Chunk::Verb(v)] if !np.pronoun && (v.base == "have" || v.base == "be" || !matches!(v.form, Some(VerbForm::Participle | VerbForm::Gerund))))
+                matches!(pair, [Chunk::Noun(_), Chunk::Verb(v)] if (v.base == "have" || v.base == "be" || !matches!(v.form, Some(VerbForm::Participle | VerbForm::Gerund))))
             });
             let meta_heading = LEXICON.closed_class(&nouns[0].head) == Some("meta");
             // `news: articles by authors in sections`: plural records after the colon make the

@@ -719,7 +719,16 @@ impl Reader {
     fn subjects(&mut self, clause: &Clause) -> Vec<String> {
         let mut out = Vec::new();
         for np in &clause.subject {
-            if np.pronoun {
+            // `they`, `it`, `each one` point back; `we` and `I` are the writer.
+            let writer = matches!(
+                np.head.as_str(),
+                "we" | "i" | "you" | "us" | "someone" | "everyone" | "anyone"
+            );
+            // `we also store its width`: what the writer keeps of the record just described.
+            let keeps_fields = verb_class(clause) == Some(VerbClass::Contain)
+                && !clause.objects.is_empty()
+                && clause.objects.iter().all(is_field_phrase);
+            if np.pronoun && (!writer || keeps_fields) {
                 out.extend(self.previous_subject.iter().cloned());
             } else if let Some(key) = self.resolve(np) {
                 out.push(key);
