@@ -44,11 +44,42 @@ pub(crate) fn infer_type(name: &str) -> (FieldType, &'static str) {
     if first == "number" || first == "num" || last == "count" {
         return (FieldType::Integer, "a count");
     }
-    if words
-        .iter()
-        .any(|w| matches!(*w, "price" | "cost" | "fee" | "salary"))
+    // `size_cm`, `quantity_kilograms`, `duration_minutes`: a measure in a unit.
+    if words.len() > 1 && LEXICON.closed_class(last) == Some("unit") {
+        let (t, why) = infer_type(&words[..words.len() - 1].join("_"));
+        if matches!(
+            t,
+            FieldType::Integer | FieldType::Float | FieldType::Decimal
+        ) {
+            return (t, why);
+        }
+        let whole = matches!(
+            singular_word(last).as_str(),
+            "minute" | "second" | "hour" | "day" | "week" | "month" | "year" | "byte" | "pixel"
+        );
+        return (
+            if whole {
+                FieldType::Integer
+            } else {
+                FieldType::Float
+            },
+            "a measure in a unit",
+        );
+    }
+    // `tax_withheld`, `annual_revenue_figure`: a money word anywhere, unless the last word
+    // says otherwise (`discount_percentage`).
+    let last_typed = LEXICON.field_type(last).filter(|t| *t != FieldType::String);
+    if last_typed.is_none()
+        && words.iter().any(|w| {
+            LEXICON.field_type(w) == Some(FieldType::Decimal)
+                && !matches!(*w, "rate" | "limit" | "value")
+        })
     {
         return (FieldType::Decimal, "a money word");
+    }
+    // `succeeded`, `acknowledged`: a one-word state.
+    if words.len() == 1 && first.len() > 4 && first.ends_with("ed") && !first.ends_with("eed") {
+        return (FieldType::Boolean, "a state");
     }
     if let Some(t) = LEXICON.field_type(last) {
         return (t, "its last word is in the field table");
