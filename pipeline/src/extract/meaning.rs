@@ -161,20 +161,19 @@ const SELF_MODIFIERS: &[&str] = &[
 /// Whether values in parentheses after a phrase are its fields (`drivers (name, licence
 /// number, phone)`) rather than the values of an enum (`status (open, closed)`).
 fn values_are_fields(np: &NounPhrase) -> bool {
+    let field_like = np
+        .values
+        .iter()
+        .filter(|v| {
+            let last = v.split_whitespace().last().unwrap_or_default();
+            LEXICON.field_type(&snake_case(v)).is_some() || LEXICON.field_type(last).is_some()
+        })
+        .count();
+    // `addresses (street, city, postcode)`: a plural record whose values name fields.
     !np.values.is_empty()
-        && LEXICON.field_type(&np.head).is_none()
-        && (np.plural
-            || np
-                .values
-                .iter()
-                .filter(|v| {
-                    let last = v.split_whitespace().last().unwrap_or_default();
-                    LEXICON.field_type(&snake_case(v)).is_some()
-                        || LEXICON.field_type(last).is_some()
-                })
-                .count()
-                * 2
-                >= np.values.len())
+        && (LEXICON.field_type(&np.head).is_none()
+            || (np.plural && field_like * 2 >= np.values.len()))
+        && (np.plural || field_like * 2 >= np.values.len())
 }
 
 fn is_field_phrase(np: &NounPhrase) -> bool {

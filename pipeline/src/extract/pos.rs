@@ -440,6 +440,15 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
     for i in 0..words.len() {
         match words[i].tag {
             Tag::Have | Tag::Punct(':' | '-') => in_list = true,
+            // `each session logs the entry time, ...`: keeping verbs open a list too.
+            Tag::Verb
+                if LEXICON
+                    .verb(&words[i].lemma)
+                    .is_some_and(|v| v.class == VerbClass::Contain)
+                    && matches!(words[i].form, Some(VerbForm::Third | VerbForm::Base)) =>
+            {
+                in_list = true
+            }
             Tag::Rel | Tag::Modal => in_list = false,
             Tag::Verb
                 if matches!(words[i].form, Some(VerbForm::Base | VerbForm::Third))
@@ -454,6 +463,19 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
                     }) =>
             {
                 words[i] = noun(&tokens[i]);
+            }
+            // `the entry time, the exit time and the fee charged`: a participle after a listed
+            // noun only says how it came about.
+            Tag::Verb
+                if in_list
+                    && matches!(words[i].form, Some(VerbForm::Participle | VerbForm::Past))
+                    && i > 0
+                    && words[i - 1].tag == Tag::Noun
+                    && words
+                        .get(i + 1)
+                        .is_none_or(|n| matches!(n.tag, Tag::Punct(_) | Tag::And | Tag::Or)) =>
+            {
+                words[i].tag = Tag::Adv;
             }
             Tag::Verb if matches!(words[i].form, Some(VerbForm::Third | VerbForm::Past)) => {
                 in_list = false
