@@ -2,8 +2,9 @@
 //! with the rules of `../shared/eval/spec_score.py` (`score`), overall and per style, with the
 //! latency per prompt. The rules run in this process on every case; with a model, so does the
 //! model (`actors::llm_local`, the job and the answer-reading a worker uses), and three specs are
-//! scored per case: the rules', the model's proposal alone (validated), and today's hybrid merge
-//! of the two (validated, as `codebegen spec` would print it).
+//! scored per case: the rules', the model's proposal alone (validated, or as far as validation
+//! reads it when it refuses the proposal), and today's hybrid merge of the two (validated, as
+//! `codebegen spec` would print it).
 //!
 //! The figures are reported, not judged: low scores are not an error; a case file that does not
 //! read, or a model that does not load, is.
@@ -86,7 +87,8 @@ pub struct Contender {
     pub by_style: BTreeMap<String, Summary>,
     /// Per case, misses included.
     pub cases: Vec<CaseScore>,
-    /// Cases whose spec did not validate (scored as an empty spec).
+    /// Cases whose spec did not validate (scored as an empty spec, or for the model alone as
+    /// far as validation read it).
     pub invalid_specs: usize,
 }
 
@@ -117,6 +119,10 @@ pub struct ModelPrompt {
     pub finish: String,
     /// Why the combined spec is the rules' alone, when it is.
     pub fallback: Option<String>,
+    /// Why the proposal alone did not validate, when it did not.
+    pub alone_invalid: Option<String>,
+    /// What the model wrote.
+    pub text: String,
 }
 
 /// The model's part of the report.
@@ -128,7 +134,8 @@ pub struct ModelRun {
     pub path: String,
     /// Seconds to load it.
     pub load_s: f64,
-    /// The proposal alone, validated.
+    /// The proposal alone, validated (as far as validation reads it when it is refused; those
+    /// are counted in `invalid_specs`).
     pub alone: Contender,
     /// Today's hybrid merge, validated.
     pub combined: Contender,
@@ -177,10 +184,37 @@ impl ExtractReport {
     }
 }
 
-/// The validated spec of `input` as JSON, or `None` when validation refused it.
-fn checked(input: Input) -> Option<Value> {
-    let (spec, _) = spec_stage(&input, &GenerateOptions::default()).ok()?;
-    Some(serde_json::to_value(spec.spec()).expect("AppSpec is plain data and always serializes"))
+/// The validated spec of `input` as JSON, or validation's first error.
+fn checked(input: Input) -> Result<Value, String> {
+    match spec_stage(&input, &GenerateOptions::default()) {
+        Ok((spec, _)) => {
+            Ok(serde_json::to_value(spec.spec())
+                .expect("AppSpec is plain data and always serializes"))
+        }
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// The validated spec, or, when validation refuses it, the spec as far as validation could read
+/// it (names normalised, nothing invented) and the first error: a small model often names a
+/// relation's end without proposing that entity, and what it did get right still counts.
+fn as_far_as_valid(value: &Value) -> (Value, Option<String>) {
+    let validation = codebegen_schema::check_value(value);
+    let first_error = || {
+        validation
+            .diagnostics
+            .iter()
+            .find(|d| d.severity == codebegen_schema::Severity::Error)
+            .map_or_else(|| "invalid".to_string(), ToString::to_string)
+    };
+    let json = |spec: &codebegen_schema::AppSpec| {
+        serde_json::to_value(spec).expect("AppSpec is plain data and always serializes")
+    };
+    match (&validation.spec, &validation.best_effort) {
+        (Some(spec), _) => (json(spec.spec()), None),
+        (None, Some(spec)) => (json(spec), Some(first_error())),
+        (None, None) => (json!({}), Some(first_error())),
+    }
 }
 
 /// Runs the benchmark.
@@ -204,7 +238,7 @@ pub fn run(config: &ExtractBenchConfig) -> Result<ExtractReport, String> {
         let mut spec = None;
         for _ in 0..config.runs.max(1) {
             let started = Instant::now();
-            spec = checked(Input::Prompt(case.prompt.clone()));
+            spec = checked(Input::Prompt(case.prompt.clone())).ok();
             times.push(started.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(f64::total_cmp);
@@ -260,11 +294,11 @@ fn run_model(
         let proposal = model.propose_spec(&case.prompt)?;
         let name = rules_spec["name"].as_str().unwrap_or("app");
         let (read, _) = parse_proposal(&proposal.answer.text);
-        let alone_spec = checked(Input::Spec(proposal_as_spec(name, &read)));
-        let combined_spec = checked(Input::Spec(proposal.spec.clone()));
-        alone_invalid += usize::from(alone_spec.is_none());
+        let (alone_spec, alone_error) = as_far_as_valid(&proposal_as_spec(name, &read));
+        let combined_spec = checked(Input::Spec(proposal.spec.clone())).ok();
+        alone_invalid += usize::from(alone_error.is_some());
         combined_invalid += usize::from(combined_spec.is_none());
-        alone.push(score(case, &alone_spec.unwrap_or_else(|| json!({}))));
+        alone.push(score(case, &alone_spec));
         combined.push(score(case, &combined_spec.unwrap_or_else(|| json!({}))));
         prompts.push(ModelPrompt {
             id: case.id.clone(),
@@ -276,6 +310,8 @@ fn run_model(
                 Fallback::None => None,
                 Fallback::Used(why) => Some(why),
             },
+            alone_invalid: alone_error,
+            text: proposal.answer.text,
         });
     }
     let ms: Vec<f64> = prompts.iter().map(|p| p.ms).collect();

@@ -36,9 +36,14 @@ pub fn load(args: &ModelArgs, data_dir: &Path) -> anyhow::Result<Option<LocalMod
     let model = LocalModel::load(&config)
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("loading the model {}", path.display()))?;
+    let file = path.display().to_string();
+    let what = if file == name {
+        file
+    } else {
+        format!("{name} ({file})")
+    };
     eprintln!(
-        "model {name} ({}) loaded in {:.1} s",
-        path.display(),
+        "model {what} loaded in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     Ok(Some(model))
