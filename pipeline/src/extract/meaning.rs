@@ -704,7 +704,9 @@ impl Reader {
             .iter()
             .filter(|e| e.key == head || e.key.ends_with(&format!("_{head}")))
             .collect();
-        if same_head.len() == 1 && !is_field_phrase(np) {
+        // `each job` after `delivery jobs`: a phrase pointing back.
+        if same_head.len() == 1 && (!is_field_phrase(np) || (np.determined && np.values.is_empty()))
+        {
             return Some(same_head[0].key.clone());
         }
         // `library members` when `member` is the entity.
@@ -1402,7 +1404,13 @@ impl Reader {
                 return;
             }
             Some(VerbClass::Belong | VerbClass::Place) => {
+                // People who place things (`dispatchers assign ...`) are not what is placed.
+                let placers = class == Some(VerbClass::Place)
+                    && clause.subject.iter().all(|np| is_person(np) || np.pronoun);
                 let children: Vec<String> = if objects.is_empty() {
+                    if placers {
+                        return;
+                    }
                     subjects.to_vec()
                 } else {
                     objects.to_vec()

@@ -415,7 +415,8 @@ fn relations(entities: &[(String, Entity)], links: Vec<LinkDraft>) -> Vec<Relati
             _ if l.to == USER_KEY => format!("{}_id", l.hint.as_deref().unwrap_or("owner")),
             _ => String::new(),
         };
-        let required = l.required && l.from != l.to;
+        // The user signs up before anything else exists: its keys are never required.
+        let required = l.required && l.from != l.to && l.from != USER_KEY;
         out.push(Relation {
             kind: l.kind,
             from,
