@@ -413,6 +413,14 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             }
             (true, _, _) => 3,
             (_, _, None) if linking_preps => 2,
+            // `a menu with dishes`: what holds records is a record.
+            (_, _, None)
+                if clause.preps.iter().any(|(p, l)| {
+                    p == "with" && l.iter().any(|np| np.is_many() && !is_field_phrase(np))
+                }) =>
+            {
+                2
+            }
             // A bullet that is only a list of records with their fields.
             (_, _, None)
                 if clause.subject.len() == 1
@@ -444,6 +452,18 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 });
             if described {
                 weights.add(np, 3);
+                continue;
+            }
+            // `catalog of movies and their directors`, `podcasts, episodes, hosts`: a first
+            // line that only lists plural nouns lists records.
+            if clause.verb.is_none()
+                && np.is_many()
+                && !is_field_phrase(np)
+                && app_clause(clause, &clauses)
+                && clause.preps.is_empty()
+                && clause.subject.iter().filter(|np| np.is_many()).count() >= 2
+            {
+                weights.add(np, 2);
                 continue;
             }
             if doer
@@ -870,6 +890,23 @@ impl Reader {
     }
 
     fn read_clause(&mut self, clause: &Clause, next: Option<&Vec<Clause>>) {
+        // `teams and their players`: the possessed belong to the phrase before.
+        let lists = [&clause.subject, &clause.objects]
+            .into_iter()
+            .chain(clause.preps.iter().map(|(_, l)| l));
+        for list in lists {
+            for pair in list.windows(2) {
+                if !pair[1].possessive || pair[1].pronoun {
+                    continue;
+                }
+                if let (Some(owner), Some(owned)) = (self.resolve(&pair[0]), self.resolve(&pair[1]))
+                {
+                    if owner != owned {
+                        self.link(RelationKind::ManyToOne, &owned, &owner, false, format!("read \"{owner} and their {owned}\" as {owned} belonging to {owner}"));
+                    }
+                }
+            }
+        }
         // `Playlists and tracks are many-to-many`, `Teams and matches (many-to-many)`.
         let stated = clause
             .objects

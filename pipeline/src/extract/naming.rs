@@ -6,6 +6,10 @@ use super::lexicon::LEXICON;
 
 fn is_name_word(w: &str) -> bool {
     w.chars().any(|c| c.is_alphabetic())
+        && !matches!(
+            LEXICON.closed_class(w),
+            Some("preposition" | "and" | "or" | "relative")
+        )
 }
 
 fn is_determiner(w: &str) -> bool {

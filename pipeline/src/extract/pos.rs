@@ -512,6 +512,17 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
             words[i] = noun(&tokens[i]);
         }
     }
+    // `catalog of movies ...`: a sentence that opens with a word and `of` opens with a noun.
+    if words.len() > 1
+        && words[0].tag == Tag::Verb
+        && words[1].lower == "of"
+        && !matches!(
+            words[0].lemma.as_str(),
+            "consist" | "think" | "approve" | "speak" | "hear"
+        )
+    {
+        words[0] = noun(&tokens[0]);
+    }
     // `Show: title, ...`: the word before a heading's colon names a record.
     if words.len() > 1 && words[1].is(':') && words[0].tag == Tag::Verb {
         words[0] = noun(&tokens[0]);
