@@ -6,10 +6,11 @@ use super::lexicon::LEXICON;
 
 fn is_name_word(w: &str) -> bool {
     w.chars().any(|c| c.is_alphabetic())
-        && !matches!(
-            LEXICON.closed_class(w),
-            Some("preposition" | "and" | "or" | "relative")
-        )
+        && (matches!(w, "for" | "to")
+            || !matches!(
+                LEXICON.closed_class(w),
+                Some("preposition" | "and" | "or" | "relative")
+            ))
 }
 
 fn is_determiner(w: &str) -> bool {
