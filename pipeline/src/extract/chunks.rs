@@ -406,6 +406,8 @@ fn moment_clause(words: &[Word], start: usize, suffix: &str) -> Option<(NounPhra
     let mut np = NounPhrase::new();
     np.words = vec![verb.lower.clone(), suffix.to_string()];
     np.head = suffix.to_string();
+    // A moment is a field: `added_on` a date, `executed_at` a timestamp.
+    np.type_word = Some(if suffix == "on" { "date" } else { "datetime" }.to_string());
     Some((np, i + 1))
 }
 

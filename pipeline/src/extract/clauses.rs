@@ -22,6 +22,9 @@ pub(crate) struct Clause {
     pub heading: bool,
     /// A relative clause about the phrase before it (`who`, `which`).
     pub relative: bool,
+    /// Prepositional phrases inside the subject, before the verb (`a review for a product
+    /// has ...`).
+    pub subject_preps: Vec<(String, Vec<NounPhrase>)>,
     /// Read from a user story: the subject is its persona (`As a member I want to ...`).
     pub persona: bool,
 }
@@ -552,6 +555,17 @@ fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
                     if prev_relative && current.subject.is_empty() {
                         current.subject = out.last().map(|c| c.subject.clone()).unwrap_or_default();
                     }
+                }
+                if current.verb.is_none()
+                    && !current.subject.is_empty()
+                    && !current.preps.is_empty()
+                {
+                    // `with` lists stay where the reader looks for fields.
+                    let (with, others): (Vec<_>, Vec<_>) = std::mem::take(&mut current.preps)
+                        .into_iter()
+                        .partition(|(p, _)| p == "with" || p == "including");
+                    current.preps = with;
+                    current.subject_preps = others;
                 }
                 current.verb = Some(group.clone());
                 in_prep = false;

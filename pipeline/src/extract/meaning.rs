@@ -337,12 +337,13 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
         }
         // `each user is either an owner or a member` names kinds, not uses.
         let naming_kinds = clause.verb.as_ref().is_some_and(|v| v.base == "be");
-        for np in clause
-            .objects
-            .iter()
-            .filter(|_| !naming_kinds)
-            .chain(clause.preps.iter().flat_map(|(_, l)| l))
-        {
+        for np in clause.objects.iter().filter(|_| !naming_kinds).chain(
+            clause
+                .preps
+                .iter()
+                .chain(&clause.subject_preps)
+                .flat_map(|(_, l)| l),
+        ) {
             other_uses.push(key_of(np));
         }
     }
@@ -523,7 +524,7 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 weights.add(owner, if is_field_phrase(np) { 1 } else { 2 });
             }
         }
-        for (prep, list) in &clause.preps {
+        for (prep, list) in clause.preps.iter().chain(&clause.subject_preps) {
             let linking = prep == "of"
                 || prep == "per"
                 || matches!(
@@ -890,6 +891,50 @@ impl Reader {
     }
 
     fn read_clause(&mut self, clause: &Clause, next: Option<&Vec<Clause>>) {
+        // `an employee's training record for a course stores ...`: the subject's own
+        // prepositional phrases name its parents.
+        if !clause.subject_preps.is_empty() {
+            let subjects: Vec<String> = clause
+                .subject
+                .iter()
+                .filter_map(|np| self.resolve(np))
+                .collect();
+            for (prep, list) in &clause.subject_preps {
+                if !matches!(
+                    prep.as_str(),
+                    "for"
+                        | "of"
+                        | "in"
+                        | "at"
+                        | "on"
+                        | "per"
+                        | "from"
+                        | "under"
+                        | "inside"
+                        | "within"
+                ) {
+                    continue;
+                }
+                for np in list {
+                    let Some(parent) = self.resolve(np) else {
+                        continue;
+                    };
+                    for s in &subjects {
+                        if *s != parent {
+                            self.link(
+                                RelationKind::ManyToOne,
+                                s,
+                                &parent,
+                                false,
+                                format!(
+                                    "read \"{s} {prep} {parent}\" as {s} belonging to {parent}"
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
         // `teams and their players`: the possessed belong to the phrase before.
         let lists = [&clause.subject, &clause.objects]
             .into_iter()
