@@ -469,7 +469,24 @@ fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
                         .is_some_and(|verb| matches!(verb.class, VerbClass::Own | VerbClass::Assoc))
                 });
                 if p == "with" && current.verb.is_some() && (!in_prep || made) && owner.is_some() {
-                    let subject: Vec<NounPhrase> = owner.into_iter().collect();
+                    // `viewers review a title with a score`: the score is the review's; an
+                    // event verb's noun carries what the `with` list gives.
+                    let event = current
+                        .verb
+                        .as_ref()
+                        .and_then(|v| LEXICON.verb(&v.base))
+                        .filter(|v| v.class == VerbClass::Assoc)
+                        .and_then(|v| v.nouns.first().cloned());
+                    let subject: Vec<NounPhrase> = match event {
+                        Some(noun) => {
+                            let mut np = NounPhrase::empty();
+                            np.words = vec![noun.clone()];
+                            np.head = noun;
+                            np.determined = true;
+                            vec![np]
+                        }
+                        None => owner.into_iter().collect(),
+                    };
                     current.objects.retain(|np| !np.pronoun);
                     out.push(std::mem::take(&mut current));
                     current.subject = subject;
