@@ -202,14 +202,32 @@ fn is_field_phrase(np: &NounPhrase) -> bool {
         || np.words.iter().any(|w| w == "of")
 }
 
-/// Evidence that each phrase names an entity.
+/// Evidence that each phrase names an entity, with the first reason that counted.
 #[derive(Default)]
 struct Weights {
     scores: Vec<(String, i32)>,
+    reasons: Vec<(String, &'static str)>,
 }
 
 impl Weights {
-    fn add(&mut self, np: &NounPhrase, score: i32) {
+    fn add(&mut self, np: &NounPhrase, score: i32, reason: &'static str) {
+        if score > 0 && !np.pronoun && !is_meta(np) {
+            let key = key_of(np);
+            if !self.reasons.iter().any(|(k, _)| *k == key) {
+                self.reasons.push((key, reason));
+            }
+        }
+        self.add_score(np, score);
+    }
+
+    fn reason(&self, key: &str) -> &'static str {
+        self.reasons
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("it is named", |(_, r)| r)
+    }
+
+    fn add_score(&mut self, np: &NounPhrase, score: i32) {
         if np.pronoun || is_meta(np) || np.head.is_empty() || np.flag {
             return;
         }
@@ -452,7 +470,7 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                     p == "with" && l.iter().any(|item| is_field_phrase(item) && !item.plural)
                 });
             if described {
-                weights.add(np, 3);
+                weights.add(np, 3, "it is described with fields");
                 continue;
             }
             // `catalog of movies and their directors`, `podcasts, episodes, hosts`: a first
@@ -464,18 +482,22 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 && clause.preps.is_empty()
                 && clause.subject.iter().filter(|np| np.is_many()).count() >= 2
             {
-                weights.add(np, 2);
+                weights.add(np, 2, "the first line lists it");
                 continue;
             }
             if doer
                 || !(is_field_phrase(np) && !clause.heading && class != Some(VerbClass::Contain))
             {
-                weights.add(np, subject_weight);
+                weights.add(np, subject_weight, "it is the subject of a sentence");
             }
             if let Some(owner) = &np.owner {
                 // `the courier's name` is a field of what is being described, unless the
                 // courier is a record elsewhere.
-                weights.add(owner, if is_field_phrase(np) { 1 } else { 2 });
+                weights.add(
+                    owner,
+                    if is_field_phrase(np) { 1 } else { 2 },
+                    "something is its own",
+                );
             }
         }
         let meta_heading = clause.subject.iter().all(is_meta);
@@ -517,11 +539,16 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 } else {
                     weight.min(object_cap)
                 },
+                "it is the object of a verb",
             );
             if let Some(owner) = &np.owner {
                 // `the courier's name` is a field of what is being described, unless the
                 // courier is a record elsewhere.
-                weights.add(owner, if is_field_phrase(np) { 1 } else { 2 });
+                weights.add(
+                    owner,
+                    if is_field_phrase(np) { 1 } else { 2 },
+                    "something is its own",
+                );
             }
         }
         for (prep, list) in clause.preps.iter().chain(&clause.subject_preps) {
@@ -568,7 +595,7 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                 } else {
                     0
                 };
-                weights.add(np, weight);
+                weights.add(np, weight, "a preposition links it");
             }
         }
     }
@@ -668,6 +695,11 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
                         && !LEXICON.noun_is(head, "person")
             })
         {
+            meaning.notes.push(Diagnostic::info(
+                "read_entity",
+                "entities",
+                format!("read `{key}` as a record: {}", weights.reason(key)),
+            ));
             meaning.entities.push(EntityDraft {
                 key: key.clone(),
                 fields: Vec::new(),
@@ -691,6 +723,15 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
         }
     }
     reader.finish(&clauses);
+    // One note for each reading, however many links it made.
+    let mut seen: Vec<String> = Vec::new();
+    reader.meaning.notes.retain(|d| {
+        let fresh = !seen.contains(&d.message);
+        if fresh {
+            seen.push(d.message.clone());
+        }
+        fresh
+    });
     reader.meaning
 }
 
