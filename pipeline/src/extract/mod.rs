@@ -434,7 +434,7 @@ fn relations(entities: &[(String, Entity)], links: Vec<LinkDraft>) -> Vec<Relati
 }
 
 /// Every layer's reading of a prompt, one sentence a block: the tags, the chunks and the
-/// clauses. For people tuning the tables (`--example layered_explain`).
+/// clauses. For people tuning the tables (`--example extract_explain`).
 pub fn explain(prompt: &str) -> String {
     let mut out = String::new();
     for sentence in tokens::sentences(prompt) {
