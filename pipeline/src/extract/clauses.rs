@@ -62,9 +62,13 @@ fn fold_of(first: NounPhrase, second: NounPhrase) -> Option<NounPhrase> {
     if first.plural && second.plural && !is_field_word(&first) && !is_field_word(&second) {
         return None;
     }
-    if is_field_word(&first)
-        && !is_field_word(&second)
-        && (second.determined || second.plural)
+    // `the title of the book`, `each member of the coworking space`: the second owns the
+    // first.
+    if ((is_field_word(&first) && !is_field_word(&second) && (second.determined || second.plural))
+        || (!is_field_word(&first)
+            && !is_field_word(&second)
+            && second.determined
+            && !second.plural))
         && first.values.is_empty()
     {
         // `the title of the book`

@@ -343,7 +343,10 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
                     w.form,
                     Some(VerbForm::Base | VerbForm::Third | VerbForm::Past)
                 )
-        }) && word.form == Some(VerbForm::Third);
+        }) && word.form == Some(VerbForm::Third)
+            // `the feed holds`: a "verb" after a determiner is a noun.
+            && !(words.len() >= 2
+                && matches!(words[words.len() - 2].tag, Tag::Det | Tag::Quant | Tag::Adj | Tag::Poss));
         if object_of_verb {
             word = noun(&tokens[i]);
         } else if *noun_too && !after_to && !agrees_with_plural {
