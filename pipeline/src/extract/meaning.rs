@@ -599,6 +599,58 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             }
         }
     }
+    // `a team leader, who is also a volunteer`, `subtasks, which are tasks themselves`, `a band
+    // is stored as an artist too`: another name for a record of the same kind.
+    let mut aliases: Vec<(String, String)> = Vec::new();
+    for clause in &clauses {
+        let Some(verb) = clause.verb.as_ref() else {
+            continue;
+        };
+        let marked = clause.relative
+            || verb
+                .words
+                .iter()
+                .any(|w| matches!(w.as_str(), "also" | "too"))
+            || (verb.passive && clause.preps.iter().any(|(p, _)| p == "as"));
+        if !marked || verb.negated {
+            continue;
+        }
+        let other: Option<&NounPhrase> = if verb.base == "be" {
+            clause.objects.first()
+        } else if verb.passive {
+            clause
+                .preps
+                .iter()
+                .find(|(p, _)| p == "as")
+                .and_then(|(_, l)| l.first())
+        } else {
+            None
+        };
+        if let ([one], Some(other)) = (clause.subject.as_slice(), other) {
+            if one.pronoun || other.pronoun || is_field_phrase(other) || is_meta(other) {
+                continue;
+            }
+            let (from, to) = (key_of(one), key_of(other));
+            if from != to && !aliases.iter().any(|(f, _)| *f == from) {
+                aliases.push((from, to));
+            }
+        }
+    }
+    for (from, to) in &aliases {
+        let moved = weights
+            .scores
+            .iter()
+            .find(|(k, _)| k == from)
+            .map_or(0, |(_, s)| *s);
+        if let Some((_, score)) = weights.scores.iter_mut().find(|(k, _)| k == to) {
+            *score += moved.max(2);
+        } else {
+            weights.scores.push((to.clone(), moved.max(2)));
+        }
+        if let Some((_, score)) = weights.scores.iter_mut().find(|(k, _)| k == from) {
+            *score = i32::MIN / 2;
+        }
+    }
     // `Eyepieces and cameras are not important for now`: said not to matter.
     for clause in &clauses {
         let negated = clause.verb.as_ref().is_some_and(|v| {
@@ -712,7 +764,15 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             fields: Vec::new(),
         });
     }
+    for (from, to) in &aliases {
+        meaning.notes.push(Diagnostic::info(
+            "read_alias",
+            "entities",
+            format!("read `{from}` as another name for `{to}`"),
+        ));
+    }
     let mut reader = Reader {
+        aliases,
         roles: roles.to_vec(),
         meaning,
         previous_subject: Vec::new(),
@@ -737,6 +797,8 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
 
 struct Reader {
     meaning: Meaning,
+    /// Other names for records (`team leader` → `volunteer`).
+    aliases: Vec<(String, String)>,
     /// Login roles named by the prompt.
     roles: Vec<String>,
     previous_subject: Vec<String>,
@@ -749,7 +811,10 @@ impl Reader {
         if np.pronoun {
             return None;
         }
-        let key = key_of(np);
+        let mut key = key_of(np);
+        if let Some((_, to)) = self.aliases.iter().find(|(from, _)| *from == key) {
+            key = to.clone();
+        }
         // `assigned to a developer` when developers are a login role: the user.
         if (self.meaning.roles.contains(&key) || self.roles.contains(&key))
             && self.meaning.entities.iter().any(|e| e.key == "user")
