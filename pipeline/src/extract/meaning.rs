@@ -136,6 +136,14 @@ fn key_of(np: &NounPhrase) -> String {
         .into_iter()
         .filter(|w| LEXICON.closed_class(w) != Some("meta") && w != "of")
         .collect();
+    // `book fields: ...`, `the users table`: schema words after a name.
+    while words.len() > 1
+        && words
+            .last()
+            .is_some_and(|w| matches!(w.as_str(), "field" | "table" | "column" | "attribute"))
+    {
+        words.pop();
+    }
     // `a parent ledger account`, `an earlier comment` name another record of the same kind.
     while words.len() > 1 && SELF_MODIFIERS.contains(&words[0].as_str()) {
         words.remove(0);
