@@ -1359,37 +1359,23 @@ impl Reader {
                 .all(|np| np.pronoun && np.head == "there");
         if verb == "be" && existential {
             // `inside each greenhouse there are several zones`
-            for o in &objects {
-                for (_, p) in &all_prep_entities {
-                    if o != p {
-                        self.link(
-                            RelationKind::ManyToOne,
-                            o,
-                            p,
-                            false,
-                            format!("read \"there are {o} in {p}\" as {o} belonging to {p}"),
-                        );
-                    }
-                }
-            }
+            self.belong_all(
+                &objects,
+                all_prep_entities.iter().map(|(_, p)| p),
+                false,
+                |o, p| format!("read \"there are {o} in {p}\" as {o} belonging to {p}"),
+            );
             return;
         }
         if verb == "be" {
             // `X is part of Y`, `X is in Y`, `each track is by one artist`, `every observation
             // is of one target`.
-            for s in &subjects {
-                for (_, p) in &all_prep_entities {
-                    if s != p {
-                        self.link(
-                            RelationKind::ManyToOne,
-                            s,
-                            p,
-                            false,
-                            format!("read \"{s} is in {p}\" as {s} belonging to {p}"),
-                        );
-                    }
-                }
-            }
+            self.belong_all(
+                &subjects,
+                all_prep_entities.iter().map(|(_, p)| p),
+                false,
+                |s, p| format!("read \"{s} is in {p}\" as {s} belonging to {p}"),
+            );
             return;
         }
         if passive
@@ -1523,19 +1509,12 @@ impl Reader {
                 );
                 return;
             }
-            for s in &subjects {
-                for (_, p) in &prep_entities {
-                    if s != p {
-                        self.link(
-                            RelationKind::ManyToOne,
-                            s,
-                            p,
-                            false,
-                            format!("read \"{s} {verb} to {p}\" as {s} belonging to {p}"),
-                        );
-                    }
-                }
-            }
+            self.belong_all(
+                &subjects,
+                prep_entities.iter().map(|(_, p)| p),
+                false,
+                |s, p| format!("read \"{s} {verb} to {p}\" as {s} belonging to {p}"),
+            );
             return;
         }
         // `give every coupon a code, an expiry date and an active flag`: the attributes after
@@ -1819,17 +1798,30 @@ impl Reader {
         }
         if subjects.is_empty() {
             // An imperative or subjectless clause: `track expenses by category`.
-            for o in objects {
-                for (_, p) in preps {
-                    if o != p {
-                        self.link(
-                            RelationKind::ManyToOne,
-                            o,
-                            p,
-                            true,
-                            format!("read \"{verb} {o} ... {p}\" as {o} belonging to {p}"),
-                        );
-                    }
+            self.belong_all(objects, preps.iter().map(|(_, p)| p), true, |o, p| {
+                format!("read \"{verb} {o} ... {p}\" as {o} belonging to {p}")
+            });
+        }
+    }
+
+    /// Links every child to every parent as many-to-one, skipping a record and itself.
+    fn belong_all<'a>(
+        &mut self,
+        children: &[String],
+        parents: impl Iterator<Item = &'a String> + Clone,
+        weak: bool,
+        why: impl Fn(&str, &str) -> String,
+    ) {
+        for child in children {
+            for parent in parents.clone() {
+                if child != parent {
+                    self.link(
+                        RelationKind::ManyToOne,
+                        child,
+                        parent,
+                        weak,
+                        why(child, parent),
+                    );
                 }
             }
         }
