@@ -218,6 +218,21 @@ fn user_story(chunks: &[Chunk]) -> Option<Vec<Chunk>> {
         }
         i += 1;
     }
+    // `I want each bill item to record ...`: the wish is about that record, not the persona.
+    if let (Some(Chunk::Noun(record)), Some(Chunk::Prep(to)), Some(Chunk::Verb(_))) =
+        (chunks.get(i), chunks.get(i + 1), chunks.get(i + 2))
+    {
+        if to == "to" && !record.pronoun {
+            let mut out = vec![Chunk::Noun(record.clone())];
+            out.extend(
+                chunks[i + 2..]
+                    .iter()
+                    .take_while(|c| !matches!(c, Chunk::Other(w) if w == "so"))
+                    .cloned(),
+            );
+            return Some(out);
+        }
+    }
     let mut out = vec![Chunk::Noun(persona.clone())];
     for chunk in &chunks[i..] {
         if matches!(chunk, Chunk::Other(w) if w == "so") {
@@ -468,9 +483,12 @@ fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
                 let owner = current.objects.iter().rev().find(|np| !np.pronoun).cloned();
                 // `readers leave comments on posts with a body`: still the comments.
                 let made = current.verb.as_ref().is_some_and(|v| {
-                    LEXICON
-                        .verb(&v.base)
-                        .is_some_and(|verb| matches!(verb.class, VerbClass::Own | VerbClass::Assoc))
+                    LEXICON.verb(&v.base).is_some_and(|verb| {
+                        matches!(
+                            verb.class,
+                            VerbClass::Own | VerbClass::Assoc | VerbClass::Contain
+                        )
+                    })
                 });
                 if p == "with" && current.verb.is_some() && (!in_prep || made) && owner.is_some() {
                     // `viewers review a title with a score`: the score is the review's; an
