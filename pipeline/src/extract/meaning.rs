@@ -99,7 +99,6 @@ const NAME_DROPPED_ADJECTIVES: &[&str] = &[
     "separate",
 ];
 
-/// Words that only stand in for the project or for records in general.
 /// Schema words that may follow a record's name (`a Comment entity`).
 const SCHEMA_WORDS: &[&str] = &[
     "entity",
@@ -116,6 +115,7 @@ const SCHEMA_WORDS: &[&str] = &[
     "records",
 ];
 
+/// Words that only stand in for the project or for records in general.
 fn is_meta(np: &NounPhrase) -> bool {
     if SCHEMA_WORDS.contains(&np.head.as_str())
         && np.words.iter().any(|w| LEXICON.closed_class(w).is_none())
@@ -266,15 +266,21 @@ fn app_clause(clause: &Clause, all: &[&Clause]) -> bool {
 
 /// Whether a phrase names people (`members`, `support agents`, `the owner`).
 fn is_person(np: &NounPhrase) -> bool {
-    LEXICON.noun_is(&np.head, "person")
-        || LEXICON.noun_is(&np.head, "role")
-        || ["er", "or", "ist", "ant", "ent"]
-            .iter()
-            .any(|x| np.head.ends_with(x))
+    is_person_word(&np.head)
 }
 
-/// Verbs by which the writer says what the app keeps (`we track expenses`).
-fn keeps_data(verb: &str) -> bool {
+/// Whether a noun names people: in the person or role tables, or an agent noun (`-er`,
+/// `-or`, `-ist`, `-ant`, `-ent`).
+fn is_person_word(head: &str) -> bool {
+    LEXICON.noun_is(head, "person")
+        || LEXICON.noun_is(head, "role")
+        || ["er", "or", "ist", "ant", "ent"]
+            .iter()
+            .any(|x| head.ends_with(x))
+}
+
+/// Verbs by which the writer says the app keeps records (`we track expenses`).
+fn keeps_records(verb: &str) -> bool {
     matches!(
         verb,
         "keep"
@@ -290,12 +296,12 @@ fn keeps_data(verb: &str) -> bool {
             | "have"
             | "need"
             | "want"
-            | "like"
-            | "sell"
-            | "rent"
-            | "run"
-            | "host"
     )
+}
+
+/// Verbs by which a sentence about the writer still speaks of data (`we sell plants`).
+fn keeps_data(verb: &str) -> bool {
+    keeps_records(verb) || matches!(verb, "like" | "sell" | "rent" | "run" | "host")
 }
 
 /// Words for the writer's own organisation (`our sales team`).
@@ -405,24 +411,7 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
             (np.pronoun && matches!(np.head.as_str(), "we" | "i" | "you" | "us"))
                 || (np.possessive && np.words.len() <= 3 && !np.plural && writer_words(np))
         }) || writer_sentence;
-        let keeps = clause.verb.as_ref().is_some_and(|v| {
-            matches!(
-                v.base.as_str(),
-                "keep"
-                    | "store"
-                    | "track"
-                    | "record"
-                    | "manage"
-                    | "list"
-                    | "catalog"
-                    | "catalogue"
-                    | "log"
-                    | "save"
-                    | "have"
-                    | "need"
-                    | "want"
-            )
-        });
+        let keeps = clause.verb.as_ref().is_some_and(|v| keeps_records(&v.base));
         let object_cap = if first_person && !keeps { 1 } else { 3 };
         // A persona is a record only when the wanted action gives it something to own.
         let persona_acts = clause.persona
@@ -728,11 +717,7 @@ pub(crate) fn read(sentences: &[Vec<Clause>], roles: &[String], auth_enabled: bo
     let mut meaning = Meaning::default();
     for (key, score) in &weights.scores {
         let head = key.rsplit('_').next().unwrap_or(key);
-        let person = LEXICON.noun_is(head, "person")
-            || LEXICON.noun_is(head, "role")
-            || ["er", "or", "ist", "ant", "ent"]
-                .iter()
-                .any(|s| head.ends_with(s));
+        let person = is_person_word(head);
         if auth_enabled
             && person
             && key != "user"
@@ -877,9 +862,6 @@ impl Reader {
     }
 
     fn link(&mut self, kind: RelationKind, from: &str, to: &str, weak: bool, why: String) {
-        if from == to && kind == RelationKind::ManyToMany {
-            // `users follow other users`
-        }
         let draft = LinkDraft {
             kind,
             from: from.into(),
