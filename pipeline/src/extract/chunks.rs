@@ -63,11 +63,7 @@ pub(crate) struct NounPhrase {
 
 impl NounPhrase {
     /// A phrase with no words yet.
-    pub fn empty() -> NounPhrase {
-        NounPhrase::new()
-    }
-
-    fn new() -> NounPhrase {
+    pub fn new() -> NounPhrase {
         NounPhrase {
             words: Vec::new(),
             head: String::new(),

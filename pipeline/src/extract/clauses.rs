@@ -116,7 +116,7 @@ fn heading_items(chunks: &[Chunk]) -> Vec<NounPhrase> {
                 }
             },
             Chunk::Verb(v) => {
-                let item = current.get_or_insert_with(NounPhrase::empty);
+                let item = current.get_or_insert_with(NounPhrase::new);
                 let words: Vec<String> = v
                     .words
                     .iter()
@@ -501,7 +501,7 @@ fn read_plain(chunks: &[Chunk]) -> Vec<Clause> {
                         .and_then(|v| v.nouns.first().cloned());
                     let subject: Vec<NounPhrase> = match event {
                         Some(noun) => {
-                            let mut np = NounPhrase::empty();
+                            let mut np = NounPhrase::new();
                             np.words = vec![noun.clone()];
                             np.head = noun;
                             np.determined = true;

@@ -1187,7 +1187,7 @@ impl Reader {
             }
             if let Some(owner) = self.resolve(np) {
                 for value in &np.values {
-                    let mut field = NounPhrase::empty();
+                    let mut field = NounPhrase::new();
                     field.words = value.split_whitespace().map(str::to_string).collect();
                     field.head = codebegen_schema::names::singular_word(
                         field.words.last().map(String::as_str).unwrap_or_default(),

@@ -351,7 +351,7 @@ pub(crate) fn tag(tokens: &[Token]) -> Vec<Word> {
             word = noun(&tokens[i]);
         } else if *noun_too && !after_to && !agrees_with_plural {
             let prev = words.last().map(|w| w.tag);
-            let next = readings.get(i + 1).map(|(w, n)| (w.tag, *n));
+            let next = readings.get(i + 1).map(|(w, _)| w.tag);
             if reads_as_noun(prev, next, word.form, i == 0) {
                 word = noun(&tokens[i]);
             }
@@ -656,7 +656,7 @@ fn repair_compounds(words: &mut [Word], tokens: &[Token]) {
 /// Whether a word that may be a noun or a verb is a noun here.
 fn reads_as_noun(
     prev: Option<Tag>,
-    next: Option<(Tag, bool)>,
+    next: Option<Tag>,
     form: Option<VerbForm>,
     first: bool,
 ) -> bool {
@@ -667,8 +667,7 @@ fn reads_as_noun(
         Some(Tag::Modal | Tag::Pron | Tag::Rel | Tag::Neg | Tag::Adv) => return false,
         _ => {}
     }
-    let next_tag = next.map(|(t, _)| t);
-    match next_tag {
+    match next {
         // A verb is followed by its object or a preposition; a noun by a verb or the end.
         None => true,
         Some(Tag::Verb | Tag::Have | Tag::Be | Tag::Modal | Tag::Rel | Tag::Poss) => true,
